@@ -1,0 +1,65 @@
+// Every environment variable the service reads, validated in one place.
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: int(0, 65535).default(4000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  PGLITE_DATA_DIR: z.string().min(1).default('./data/pglite'),
+  MIGRATE_ON_START: bool.default(true),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  ACCESS_TOKEN_TTL_SECONDS: int(1).default(900),
+  REFRESH_TOKEN_TTL_SECONDS: int(60).default(30 * 24 * 3600),
+  ARGON2_MEMORY_KIB: int(1024).default(19_456),
+  UPLOAD_DIR: z.string().min(1).default('./data/uploads'),
+  MAX_UPLOAD_BYTES: int(1).default(10 * 1024 * 1024),
+  MAX_UPLOAD_FILES: int(1).default(10),
+  TYPING_TTL_MS: int(100).default(10_000),
+  PRESENCE_TTL_MS: int(200).default(30_000),
+  GRAPHQL_MAX_DEPTH: int(2).default(12),
+  GRAPHQL_MAX_TOKENS: int(100).default(2000),
+  GRAPHIQL: bool.optional(),
+});
+
+export type Config = Omit<z.infer<typeof EnvSchema>, 'JWT_SECRET' | 'GRAPHIQL'> & {
+  JWT_SECRET: string;
+  jwtSecretGenerated: boolean;
+  GRAPHIQL: boolean;
+};
+
+export class ConfigError extends Error {}
+
+/** Parses an environment (process.env by default); throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const cfg = parsed.data;
+  if (!cfg.JWT_SECRET && cfg.NODE_ENV === 'production') {
+    throw new ConfigError('Invalid configuration:\n  JWT_SECRET: required when NODE_ENV=production');
+  }
+  return {
+    ...cfg,
+    JWT_SECRET: cfg.JWT_SECRET ?? randomBytes(32).toString('base64url'),
+    jwtSecretGenerated: !cfg.JWT_SECRET,
+    GRAPHIQL: cfg.GRAPHIQL ?? cfg.NODE_ENV !== 'production',
+  };
+}

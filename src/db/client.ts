@@ -1,0 +1,88 @@
+// One Prisma client over either backend: PGlite in-process (no DATABASE_URL) or a
+// PostgreSQL server through node-postgres. Everything above this file is backend-agnostic.
+import { mkdir } from 'node:fs/promises';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import pg from 'pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { PrismaClient } from '../generated/prisma/client.js';
+
+export type Db = PrismaClient;
+
+export interface Database {
+  prisma: Db;
+  adapterFactory: SqlMigrationAwareDriverAdapterFactory;
+  kind: 'pglite' | 'postgres';
+  /** Runs fn while holding a cluster-wide lock (migrations from instances starting together). */
+  withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  databaseUrl?: string;
+  pgliteDataDir: string;
+}
+
+// An arbitrary constant: every instance of this service contends for the same lock.
+const MIGRATION_LOCK_KEY = 727_001;
+
+export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl) : openPglite(opts.pgliteDataDir);
+}
+
+async function openPglite(dataDir: string): Promise<Database> {
+  const inMemory = dataDir === ':memory:' || dataDir.startsWith('memory://');
+  if (!inMemory) await mkdir(dataDir, { recursive: true });
+  const client = new PGlite(inMemory ? undefined : dataDir);
+  await client.waitReady;
+  const adapterFactory = new PrismaPGlite(client);
+  const prisma = new PrismaClient({ adapter: adapterFactory });
+  return {
+    prisma,
+    adapterFactory,
+    kind: 'pglite',
+    // PGlite lives inside this one process: nothing else can migrate it concurrently.
+    withMigrationLock: (fn) => fn(),
+    ping: async () => {
+      await client.query('SELECT 1');
+    },
+    close: async () => {
+      await prisma.$disconnect();
+      await client.close();
+    },
+  };
+}
+
+async function openPostgres(connectionString: string): Promise<Database> {
+  const pool = new pg.Pool({ connectionString, max: 10 });
+  // A pool error (server restart) must not crash the process; queries will report it.
+  pool.on('error', () => {});
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  return {
+    prisma,
+    // The schema engine opens its own short-lived pool and never disposes it: keep its
+    // idle connections from holding the process open after a migration.
+    adapterFactory: new PrismaPg({ connectionString, max: 2, idleTimeoutMillis: 200 }),
+    kind: 'postgres',
+    withMigrationLock: async (fn) => {
+      const lockClient = new pg.Client({ connectionString });
+      await lockClient.connect();
+      try {
+        await lockClient.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+        return await fn();
+      } finally {
+        await lockClient.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
+        await lockClient.end();
+      }
+    },
+    ping: async () => {
+      await pool.query('SELECT 1');
+    },
+    close: async () => {
+      await prisma.$disconnect();
+      await pool.end().catch(() => {});
+    },
+  };
+}

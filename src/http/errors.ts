@@ -1,0 +1,60 @@
+// The one place where failures become the contract's GraphQL errors.
+import { GraphQLError } from 'graphql';
+import { createGraphQLError } from 'graphql-yoga';
+import type { Logger } from 'pino';
+import { DomainError } from '../services/errors.js';
+
+const KEPT_CODES = new Set([
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'BAD_USER_INPUT',
+  'CONFLICT',
+  'RATE_LIMITED',
+  'PAYLOAD_TOO_LARGE',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'PERSISTED_QUERY_NOT_FOUND',
+]);
+
+function findDomainError(error: unknown): DomainError | undefined {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    if (current instanceof DomainError) return current;
+    current = (current as { originalError?: unknown }).originalError;
+  }
+  return undefined;
+}
+
+/** yoga's maskError: domain errors keep their code; anything unexpected is logged and masked. */
+export function createErrorMasker(log: Logger) {
+  return (error: unknown, message: string): Error => {
+    const domain = findDomainError(error);
+    const graphQLError = error instanceof GraphQLError ? error : undefined;
+    if (domain) {
+      return createGraphQLError(domain.message, {
+        nodes: graphQLError?.nodes,
+        path: graphQLError?.path,
+        extensions: { code: domain.code, ...domain.extensions },
+      });
+    }
+    const code = graphQLError?.extensions?.code;
+    if (graphQLError && !graphQLError.originalError && (typeof code !== 'string' || KEPT_CODES.has(code))) {
+      // GraphQL's own validation, parse and argument coercion errors: the client's fault.
+      return code
+        ? graphQLError
+        : createGraphQLError(graphQLError.message, {
+            nodes: graphQLError.nodes,
+            path: graphQLError.path,
+            extensions: { ...graphQLError.extensions, code: 'BAD_USER_INPUT' },
+          });
+    }
+    if (typeof code === 'string' && KEPT_CODES.has(code)) return graphQLError as GraphQLError;
+    log.error({ err: graphQLError?.originalError ?? error, path: graphQLError?.path }, 'unexpected error');
+    return createGraphQLError(message, {
+      nodes: graphQLError?.nodes,
+      path: graphQLError?.path,
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    });
+  };
+}

@@ -1,0 +1,37 @@
+// npm start: read the configuration, build the app, serve until SIGTERM/SIGINT.
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { buildApp } from './server.js';
+
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(err.message);
+  process.exit(2);
+}
+
+const log = createLogger(config.LOG_LEVEL);
+const app = await buildApp({ config, log });
+const port = await app.start();
+log.info(
+  { port, database: app.db.kind, graphiql: config.GRAPHIQL },
+  `Chat API ready at http://localhost:${port}/graphql`,
+);
+
+let stopping = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    app.stop().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  });
+}

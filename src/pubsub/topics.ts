@@ -1,0 +1,88 @@
+// Every real-time topic and its payload, in one place. A topic is narrow (one channel, one
+// guild or one user) so no subscriber filters other channels' events. Payloads are plain
+// JSON (dates as ISO strings) because they cross Redis between instances.
+
+export interface UserSnapshot {
+  id: string;
+  username: string;
+  displayName: string;
+  createdAt: string;
+}
+
+export interface AttachmentSnapshot {
+  id: string;
+  fileName: string;
+  storedName: string;
+  contentType: string;
+  size: number;
+}
+
+export interface MessageSnapshot {
+  id: string;
+  channelId: string;
+  guildId: string;
+  authorId: string;
+  content: string;
+  createdAt: string;
+  editedAt: string | null;
+  replyToId: string | null;
+  author: UserSnapshot;
+  attachments: AttachmentSnapshot[];
+  mentionIds: string[];
+}
+
+export interface TypingPayload {
+  channelId: string;
+  user: UserSnapshot;
+  isTyping: boolean;
+  expiresAt: string | null;
+}
+
+export type PresenceStatusName = 'ONLINE' | 'IDLE' | 'DND' | 'OFFLINE';
+
+export interface PresencePayload {
+  userId: string;
+  status: PresenceStatusName;
+}
+
+export type GuildEventPayload =
+  | { kind: 'MEMBER_JOINED'; guildId: string; userId: string }
+  | { kind: 'MEMBER_LEFT'; guildId: string; userId: string; reason: 'LEFT' | 'KICKED' | 'BANNED' | 'REMOVED' }
+  | { kind: 'CHANNEL_CREATED' | 'CHANNEL_UPDATED'; guildId: string; channelId: string }
+  | { kind: 'CHANNEL_DELETED'; guildId: string; channelId: string }
+  | { kind: 'GUILD_UPDATED'; guildId: string }
+  | { kind: 'GUILD_DELETED'; guildId: string };
+
+export type UserEventPayload =
+  | { kind: 'ACCESS_REVOKED'; guildId: string }
+  | { kind: 'MENTIONED'; messageId: string; channelId: string; guildId: string };
+
+/** topic → [key it is scoped by, payload] */
+export interface Topics {
+  messageAdded: [channelId: string, payload: MessageSnapshot];
+  messageUpdated: [channelId: string, payload: MessageSnapshot];
+  messageDeleted: [channelId: string, payload: { id: string; channelId: string }];
+  typing: [channelId: string, payload: TypingPayload];
+  presence: [userId: string, payload: PresencePayload];
+  guildEvent: [guildId: string, payload: GuildEventPayload];
+  userEvent: [userId: string, payload: UserEventPayload];
+}
+
+export type TopicName = keyof Topics;
+export type TopicPayload<T extends TopicName> = Topics[T][1];
+
+export const topicChannel = (topic: TopicName, key: string): string => `chat:${topic}:${key}`;
+
+export type Unlisten = () => Promise<void>;
+
+export interface PubSub {
+  publish<T extends TopicName>(topic: T, key: Topics[T][0], payload: TopicPayload<T>): Promise<void>;
+  /**
+   * Calls handler with every event of one topic key. Resolves once the subscription is live
+   * (events published after that are delivered), to the function that ends it.
+   */
+  listen<T extends TopicName>(topic: T, key: Topics[T][0], handler: (payload: TopicPayload<T>) => void): Promise<Unlisten>;
+  /** How many subscriptions exist for a topic key (across instances with Redis). */
+  listenerCount<T extends TopicName>(topic: T, key: Topics[T][0]): Promise<number>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,48 @@
+import { builder } from '../schema/builder.js';
+import { parseGlobalId, parseOptionalGlobalId, toGlobalId } from '../schema/ids.js';
+import { Message } from '../schema/message.js';
+
+const SendMessageInput = builder.inputType('SendMessageInput', {
+  fields: (t) => ({
+    channelId: t.id({ required: true }),
+    content: t.string({ required: true }),
+    replyToId: t.id(),
+    attachmentIds: t.idList(),
+  }),
+});
+
+builder.queryFields((t) => ({
+  message: t.field({
+    type: Message,
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, { id }, ctx) => ctx.services.messages.get(ctx.actor, parseGlobalId(id, 'Message')),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  sendMessage: t.field({
+    type: Message,
+    args: { input: t.arg({ type: SendMessageInput, required: true }) },
+    resolve: (_root, { input }, ctx) =>
+      ctx.services.messages.send(ctx.actor, {
+        channelId: parseGlobalId(input.channelId, 'Channel', 'channelId'),
+        content: input.content,
+        replyToId: parseOptionalGlobalId(input.replyToId, 'Message', 'replyToId'),
+        attachmentIds: input.attachmentIds?.map((id) => parseGlobalId(id, 'Attachment', 'attachmentIds')),
+      }),
+  }),
+  editMessage: t.field({
+    type: Message,
+    description: 'Author only; sets editedAt.',
+    args: { id: t.arg.id({ required: true }), content: t.arg.string({ required: true }) },
+    resolve: (_root, { id, content }, ctx) =>
+      ctx.services.messages.edit(ctx.actor, parseGlobalId(id, 'Message'), content),
+  }),
+  deleteMessage: t.id({
+    description: 'The author, or a member with MANAGE_MESSAGES.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, { id }, ctx) =>
+      toGlobalId('Message', await ctx.services.messages.delete(ctx.actor, parseGlobalId(id, 'Message'))),
+  }),
+}));

@@ -1,0 +1,57 @@
+import { builder } from '../schema/builder.js';
+import { parseGlobalId } from '../schema/ids.js';
+import { DeletedMessage, Message } from '../schema/message.js';
+import type { MessageSnapshot } from '../pubsub/topics.js';
+
+/** A published snapshot in the shape the Message type reads, with author and attachments
+ *  already loaded so delivering an event to many subscribers queries nothing. */
+function fromSnapshot(s: MessageSnapshot) {
+  return {
+    id: s.id,
+    channelId: s.channelId,
+    authorId: s.authorId,
+    content: s.content,
+    createdAt: new Date(s.createdAt),
+    editedAt: s.editedAt ? new Date(s.editedAt) : null,
+    replyToId: s.replyToId,
+    author: {
+      ...s.author,
+      createdAt: new Date(s.author.createdAt),
+      email: undefined as unknown as string,
+      usernameKey: s.author.username.toLowerCase(),
+      passwordHash: '',
+      presencePreference: 'ONLINE' as const,
+    },
+    attachments: s.attachments.map((a) => ({ ...a, uploaderId: s.authorId, messageId: s.id, createdAt: new Date(s.createdAt) })),
+  };
+}
+
+builder.subscriptionFields((t) => ({
+  messageAdded: t.field({
+    type: Message,
+    description:
+      'Every message sent to the channel after the subscription started, from any server instance, in send order. With `since` (a message cursor or id), first every message after it: resume after a reconnect with no gap and no duplicate.',
+    args: { channelId: t.arg.id({ required: true }), since: t.arg.string() },
+    subscribe: (_root, args, ctx) =>
+      ctx.services.realtime.messageAdded(
+        ctx.actor,
+        parseGlobalId(args.channelId, 'Channel', 'channelId'),
+        args.since ? parseGlobalId(args.since, 'Message', 'since') : null,
+      ),
+    resolve: (snapshot: MessageSnapshot) => fromSnapshot(snapshot),
+  }),
+  messageUpdated: t.field({
+    type: Message,
+    args: { channelId: t.arg.id({ required: true }) },
+    subscribe: (_root, args, ctx) =>
+      ctx.services.realtime.messageUpdated(ctx.actor, parseGlobalId(args.channelId, 'Channel', 'channelId')),
+    resolve: (snapshot: MessageSnapshot) => fromSnapshot(snapshot),
+  }),
+  messageDeleted: t.field({
+    type: DeletedMessage,
+    args: { channelId: t.arg.id({ required: true }) },
+    subscribe: (_root, args, ctx) =>
+      ctx.services.realtime.messageDeleted(ctx.actor, parseGlobalId(args.channelId, 'Channel', 'channelId')),
+    resolve: (event: { id: string; channelId: string }) => event,
+  }),
+}));

@@ -1,0 +1,47 @@
+import { queryFromInfo } from '@pothos/plugin-prisma';
+import { builder } from './builder.js';
+import { pageArgs, toConnection } from './connections.js';
+import { Message } from './message.js';
+import { connectionFields } from './pageInfo.js';
+import { User } from './user.js';
+
+export const ChannelType = builder.enumType('ChannelType', { values: ['TEXT', 'VOICE'] as const });
+
+export const Channel = builder.prismaNode('Channel', {
+  id: { field: 'id' },
+  fields: (t) => ({
+    guild: t.relation('guild'),
+    name: t.exposeString('name'),
+    type: t.field({ type: ChannelType, resolve: (channel) => channel.type }),
+    topic: t.exposeString('topic', { nullable: true }),
+    position: t.exposeInt('position'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    messages: t.connection(
+      {
+        type: Message,
+        description:
+          'Newest first. `after` pages back in time; `before` (with `last`) returns newer messages, for catch-up after a reconnect. A message id is accepted as a cursor.',
+        resolve: async (channel, args, ctx, info) => {
+          const { include } = queryFromInfo({ context: ctx, info, path: ['edges', 'node'] }) as { include?: object };
+          const page = await ctx.services.messages.list(ctx.actor, channel.id, pageArgs(args, 'Message'), include);
+          return toConnection(page, 'Message');
+        },
+      },
+      MessageConnection,
+    ),
+    typingUsers: t.field({
+      type: [User],
+      description: 'Who is typing in this channel right now, across every server instance.',
+      resolve: (channel, _args, ctx) => ctx.services.typing.typingUsers(ctx.actor, channel.id),
+    }),
+    unreadCount: t.int({
+      description: "Messages after the viewer's read marker.",
+      resolve: (channel, _args, ctx) => ctx.services.readStates.unreadCount(ctx.actor, channel.id),
+    }),
+  }),
+});
+
+export const MessageConnection = builder.connectionObject(
+  { type: Message, name: 'MessageConnection', fields: connectionFields },
+  { name: 'MessageEdge' },
+);

@@ -1,0 +1,64 @@
+import { builder } from './builder.js';
+import { Channel } from './channel.js';
+import { pageArgs, toConnection } from './connections.js';
+import { connectionFields } from './pageInfo.js';
+import { User } from './user.js';
+
+export const Guild = builder.prismaNode('Guild', {
+  id: { field: 'id' },
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    description: t.exposeString('description', { nullable: true }),
+    isPublic: t.exposeBoolean('isPublic'),
+    owner: t.relation('owner'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    memberCount: t.relationCount('members'),
+    channels: t.field({
+      type: [Channel],
+      description: 'Ordered by position. Empty for a viewer who is not a member.',
+      resolve: (guild, _args, ctx) => ctx.services.channels.listForGuild(ctx.actor, guild.id),
+    }),
+    members: t.connection(
+      {
+        type: Member,
+        resolve: async (guild, args, ctx) =>
+          toConnection(await ctx.services.guilds.members(ctx.actor, guild.id, pageArgs(args, 'Member')), 'Member'),
+      },
+      MemberConnection,
+    ),
+    onlineMembers: t.field({
+      type: [User],
+      description: 'Members with a live connection on any server instance.',
+      resolve: (guild, _args, ctx) => ctx.services.presence.onlineMembers(ctx.actor, guild.id),
+    }),
+  }),
+});
+
+export const Member = builder.prismaObject('Member', {
+  fields: (t) => ({
+    user: t.relation('user'),
+    guild: t.relation('guild'),
+    nickname: t.exposeString('nickname', { nullable: true }),
+    joinedAt: t.expose('joinedAt', { type: 'DateTime' }),
+  }),
+});
+
+export const MemberConnection = builder.connectionObject(
+  { type: Member, name: 'MemberConnection', fields: connectionFields },
+  { name: 'MemberEdge' },
+);
+
+export const GuildConnection = builder.connectionObject(
+  { type: Guild, name: 'GuildConnection', fields: connectionFields },
+  { name: 'GuildEdge' },
+);
+
+export const Invite = builder.prismaObject('Invite', {
+  fields: (t) => ({
+    code: t.exposeString('code'),
+    guild: t.relation('guild'),
+    expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
+    maxUses: t.exposeInt('maxUses', { nullable: true }),
+    uses: t.exposeInt('uses'),
+  }),
+});

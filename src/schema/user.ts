@@ -1,0 +1,32 @@
+import { builder } from './builder.js';
+import { connectionFields } from './pageInfo.js';
+
+export const PresenceStatus = builder.enumType('PresenceStatus', {
+  values: ['ONLINE', 'IDLE', 'DND', 'OFFLINE'] as const,
+});
+
+export const User = builder.prismaNode('User', {
+  id: { field: 'id' },
+  fields: (t) => ({
+    username: t.exposeString('username'),
+    displayName: t.exposeString('displayName'),
+    email: t.string({
+      nullable: true,
+      description: 'Only visible to the user themself.',
+      resolve: (user, _args, ctx) =>
+        user.id === ctx.actor.userId || ctx.selfUserIds.has(user.id) ? (user.email ?? null) : null,
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'Account creation date.' }),
+    ownedGuildCount: t.relationCount('ownedGuilds', { description: 'Number of guilds (servers) they own.' }),
+    messageCount: t.relationCount('messages', { description: 'Number of messages they have sent.' }),
+    status: t.field({
+      type: PresenceStatus,
+      resolve: (user, _args, ctx) => ctx.services.presence.statusOf(user.id),
+    }),
+  }),
+});
+
+export const UserConnection = builder.connectionObject(
+  { type: User, name: 'UserConnection', fields: connectionFields },
+  { name: 'UserEdge' },
+);

@@ -1,0 +1,198 @@
+// Builds the whole service: database, PubSub, services, GraphQL over HTTP, SSE and
+// WebSocket, health and metrics. src/index.ts starts it; tests start it on a free port.
+import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
+import { type ExecutionArgs, GraphQLError } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { createYoga } from 'graphql-yoga';
+import { register as metricsRegistry } from 'prom-client';
+import { WebSocketServer } from 'ws';
+import type { Config } from './config.js';
+import type { GraphQLContext } from './context.js';
+import { type Database, openDatabase } from './db/client.js';
+import { migrateDatabase } from './db/migrate.js';
+import { createErrorMasker } from './http/errors.js';
+import { type Logger, createLogger } from './logger.js';
+import { createMemoryPubSub } from './pubsub/memory.js';
+import type { PubSub } from './pubsub/topics.js';
+import { MemoryConnectionRegistry, MemoryTypingRegistry } from './realtime/memory.js';
+import { schema } from './schema/index.js';
+import { createServices } from './services/index.js';
+
+export interface App {
+  /** Listens on `port` (0 picks a free one); resolves to the bound port. */
+  start(port?: number, host?: string): Promise<number>;
+  stop(): Promise<void>;
+  readonly url: string;
+  readonly db: Database;
+  readonly pubsub: PubSub;
+  readonly log: Logger;
+}
+
+export interface AppOptions {
+  config: Config;
+  log?: Logger;
+}
+
+export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }: AppOptions): Promise<App> {
+  if (config.jwtSecretGenerated) {
+    log.warn('JWT_SECRET is not set: using a random secret. Tokens will not survive a restart or work across instances.');
+  }
+  const db = await openDatabase({ databaseUrl: config.DATABASE_URL, pgliteDataDir: config.PGLITE_DATA_DIR });
+  if (config.MIGRATE_ON_START) {
+    const applied = await migrateDatabase(db);
+    if (applied.length) log.info({ applied }, 'applied migrations');
+  }
+  const pubsub: PubSub = createMemoryPubSub();
+  const connections = new MemoryConnectionRegistry();
+  const services = createServices({ db: db.prisma, pubsub, config, connections, typingRegistry: new MemoryTypingRegistry() });
+
+  const yoga = createYoga<{ connectionParams?: Record<string, unknown> }, GraphQLContext>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    graphiql: config.GRAPHIQL ? { subscriptionsProtocol: 'WS', title: 'Chat API' } : false,
+    landingPage: false,
+    logging: log,
+    maskedErrors: { maskError: createErrorMasker(log) },
+    context: async ({ request, connectionParams }) => {
+      const authorization = connectionParams
+        ? (connectionParams.authorization as string | undefined)
+        : request.headers.get('authorization');
+      return {
+        actor: await services.auth.authenticate(authorization),
+        services,
+        prisma: db.prisma,
+        pubsub,
+        config,
+        selfUserIds: new Set<string>(),
+      };
+    },
+    plugins: [
+      EnvelopArmorPlugin({
+        maxDepth: { n: config.GRAPHQL_MAX_DEPTH, ignoreIntrospection: true },
+        maxTokens: { n: config.GRAPHQL_MAX_TOKENS },
+        maxAliases: { n: 30 },
+        maxDirectives: { n: 30 },
+        costLimit: { maxCost: 20_000 },
+        blockFieldSuggestion: { enabled: config.NODE_ENV === 'production' },
+      }),
+      usePrometheus({ endpoint: '/metrics', registry: metricsRegistry, metrics: { graphql_yoga_http_duration: true } }),
+    ],
+  });
+
+  const handleHealth = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    if (req.url === '/health/live') {
+      sendJson(res, 200, { status: 'ok' });
+      return true;
+    }
+    if (req.url === '/health/ready') {
+      const checks: Record<string, string> = {};
+      checks.database = await db.ping().then(() => 'ok', (err: Error) => `error: ${err.message}`);
+      const ok = Object.values(checks).every((v) => v === 'ok');
+      sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', checks });
+      return true;
+    }
+    return false;
+  };
+
+  const httpServer = createServer((req, res) => {
+    handleHealth(req, res)
+      .then((handled) => (handled ? undefined : yoga.requestListener(req, res)))
+      .catch((err) => {
+        log.error({ err }, 'request failed');
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+      });
+  });
+
+  const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint });
+  const wsCleanup = useServer<Record<string, unknown>, { actorUserId?: string; expiryTimer?: NodeJS.Timeout }>(
+    {
+      onConnect: async (ctx) => {
+        const actor = await services.auth.authenticate(ctx.connectionParams?.authorization as string | undefined);
+        if (actor.userId) {
+          ctx.extra.actorUserId = actor.userId;
+          connections.add(actor.userId);
+        }
+        if (actor.expiresAt) {
+          // An expired token must not keep a socket alive: clients reconnect with a fresh one.
+          const ms = Math.max(0, actor.expiresAt.getTime() - Date.now());
+          ctx.extra.expiryTimer = setTimeout(() => ctx.extra.socket.close(4403, 'Forbidden: access token expired'), ms);
+        }
+        return true;
+      },
+      onClose: (ctx) => {
+        clearTimeout(ctx.extra.expiryTimer);
+        if (ctx.extra.actorUserId) connections.remove(ctx.extra.actorUserId);
+      },
+      execute: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).execute(args) as never,
+      subscribe: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
+      onSubscribe: async (ctx, _id, params) => {
+        const enveloped = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+          connectionParams: ctx.connectionParams ?? {},
+        });
+        let document;
+        try {
+          document = enveloped.parse(params.query);
+        } catch (err) {
+          return [err instanceof GraphQLError ? err : new GraphQLError('Syntax error')];
+        }
+        const args: ExecutionArgs = {
+          schema: enveloped.schema,
+          operationName: params.operationName,
+          document,
+          variableValues: params.variables,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+        };
+        const errors = enveloped.validate(args.schema, args.document);
+        if (errors.length) return errors;
+        return args;
+      },
+    },
+    wsServer,
+  );
+
+  let url = '';
+  return {
+    db,
+    pubsub,
+    log,
+    get url() {
+      return url;
+    },
+    async start(port = config.PORT, host = config.HOST) {
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, resolve);
+      });
+      const bound = (httpServer.address() as AddressInfo).port;
+      url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${bound}`;
+      return bound;
+    },
+    async stop() {
+      await wsCleanup.dispose();
+      await new Promise<void>((resolve) => {
+        httpServer.close(() => resolve());
+        httpServer.closeAllConnections();
+      });
+      await pubsub.close();
+      await db.close();
+    },
+  };
+}
+
+interface EnvelopedRoot {
+  execute: (args: ExecutionArgs) => unknown;
+  subscribe: (args: ExecutionArgs) => unknown;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown) {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
+}

@@ -1,0 +1,174 @@
+// Accounts and sessions: argon2id passwords, rotating refresh tokens grouped in families.
+import { createHash } from 'node:crypto';
+import * as argon2 from 'argon2';
+import type { Db } from '../db/client.js';
+import { Prisma } from '../generated/prisma/client.js';
+import { Actor } from './actor.js';
+import { DomainError, conflict, unauthenticated } from './errors.js';
+import { newId, randomToken } from './ids.js';
+import { type TokenSigner, bearerToken } from './tokens.js';
+import { check, checkOptional, rules } from './validation.js';
+
+export interface AuthResult {
+  accessToken: string;
+  accessTokenExpiresAt: Date;
+  refreshToken: string;
+  userId: string;
+}
+
+export interface RegisterInput {
+  username: string;
+  email: string;
+  password: string;
+  displayName?: string | null;
+}
+
+export interface AuthOptions {
+  refreshTokenTtlSeconds: number;
+  argon2MemoryKib: number;
+}
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+export class AuthService {
+  private readonly hashOptions: argon2.HashOptions & { raw?: false };
+  private dummyHash: Promise<string> | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly signer: TokenSigner,
+    private readonly options: AuthOptions,
+  ) {
+    // OWASP's argon2id baseline is m=19 MiB, t=2, p=1.
+    this.hashOptions = { type: argon2.argon2id, memoryCost: options.argon2MemoryKib, timeCost: 2, parallelism: 1 };
+  }
+
+  async register(input: RegisterInput): Promise<AuthResult> {
+    const username = check(rules.username, input.username, 'username');
+    const email = check(rules.email, input.email, 'email').toLowerCase();
+    const password = check(rules.password, input.password, 'password');
+    const displayName = checkOptional(rules.displayName, input.displayName, 'displayName') ?? username;
+
+    const taken = await this.db.user.findFirst({
+      where: { OR: [{ usernameKey: username.toLowerCase() }, { email }] },
+      select: { usernameKey: true },
+    });
+    if (taken) {
+      throw taken.usernameKey === username.toLowerCase()
+        ? conflict('That username is taken.', 'username')
+        : conflict('An account with that email already exists.', 'email');
+    }
+    const passwordHash = await argon2.hash(password, this.hashOptions);
+    try {
+      const user = await this.db.user.create({
+        data: { id: newId(), username, usernameKey: username.toLowerCase(), email, displayName, passwordHash },
+        select: { id: true },
+      });
+      return this.startSession(user.id, newId());
+    } catch (err) {
+      // Two registrations racing for one name: the unique index decides.
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+        throw conflict('That username or email is taken.', 'username');
+      }
+      throw err;
+    }
+  }
+
+  async login(login: string, password: string): Promise<AuthResult> {
+    const key = String(login ?? '').trim().toLowerCase();
+    const user = key
+      ? await this.db.user.findFirst({
+          where: key.includes('@') ? { email: key } : { usernameKey: key },
+          select: { id: true, passwordHash: true },
+        })
+      : null;
+    // Verify against a dummy hash when the user does not exist so timing does not tell.
+    const hash = user?.passwordHash ?? (await this.getDummyHash());
+    const ok = await argon2.verify(hash, String(password ?? '')).catch(() => false);
+    if (!user || !ok) throw unauthenticated('Invalid login or password.');
+    return this.startSession(user.id, newId());
+  }
+
+  /** Rotates a refresh token. Presenting an already rotated token revokes its whole family. */
+  async refresh(refreshToken: string): Promise<AuthResult> {
+    const row = await this.db.refreshSession.findUnique({ where: { tokenHash: hashToken(refreshToken) } });
+    if (!row) throw unauthenticated('Invalid refresh token.');
+    if (row.revokedAt) throw unauthenticated('This session was signed out.');
+    if (row.rotatedAt) {
+      await this.revokeFamily(row.familyId);
+      throw unauthenticated('Refresh token was already used; the session has been revoked.');
+    }
+    if (row.expiresAt <= new Date()) throw unauthenticated('Refresh token expired; sign in again.');
+    // Only one of two concurrent refreshes with the same token may win.
+    const claimed = await this.db.refreshSession.updateMany({
+      where: { id: row.id, rotatedAt: null, revokedAt: null },
+      data: { rotatedAt: new Date() },
+    });
+    if (claimed.count !== 1) {
+      await this.revokeFamily(row.familyId);
+      throw unauthenticated('Refresh token was already used; the session has been revoked.');
+    }
+    return this.startSession(row.userId, row.familyId);
+  }
+
+  /** Revokes the session the refresh token belongs to. Unknown tokens are not an error. */
+  async logout(refreshToken: string): Promise<boolean> {
+    const row = await this.db.refreshSession.findUnique({
+      where: { tokenHash: hashToken(refreshToken) },
+      select: { familyId: true },
+    });
+    if (row) await this.revokeFamily(row.familyId);
+    return true;
+  }
+
+  /**
+   * The Actor for an `Authorization` value: verifies the token and that its session was not
+   * signed out. Never throws: a refused token yields an anonymous actor that carries the
+   * reason, so operations that need a user fail with it and public ones still work.
+   */
+  async authenticate(authorization: string | null | undefined): Promise<Actor> {
+    try {
+      const accessToken = bearerToken(authorization);
+      if (!accessToken) return new Actor(this.db, null);
+      const claims = await this.signer.verify(accessToken);
+      const live = await this.db.refreshSession.findFirst({
+        where: { familyId: claims.sessionId, userId: claims.userId, revokedAt: null },
+        select: { id: true },
+      });
+      if (!live) throw unauthenticated('This session was signed out.');
+      return new Actor(this.db, claims.userId, claims.sessionId, claims.expiresAt);
+    } catch (err) {
+      if (err instanceof DomainError) return new Actor(this.db, null, null, null, err);
+      throw err;
+    }
+  }
+
+  anonymous(): Actor {
+    return new Actor(this.db, null);
+  }
+
+  private async startSession(userId: string, familyId: string): Promise<AuthResult> {
+    const refreshToken = randomToken(32);
+    await this.db.refreshSession.create({
+      data: {
+        id: newId(),
+        familyId,
+        userId,
+        tokenHash: hashToken(refreshToken),
+        expiresAt: new Date(Date.now() + this.options.refreshTokenTtlSeconds * 1000),
+      },
+    });
+    const access = await this.signer.sign(userId, familyId);
+    return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, userId };
+  }
+
+  private async revokeFamily(familyId: string): Promise<void> {
+    await this.db.refreshSession.updateMany({ where: { familyId, revokedAt: null }, data: { revokedAt: new Date() } });
+  }
+
+  private getDummyHash(): Promise<string> {
+    const pending = this.dummyHash ?? argon2.hash(randomToken(16), this.hashOptions);
+    this.dummyHash = pending;
+    return pending;
+  }
+}

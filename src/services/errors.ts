@@ -1,0 +1,32 @@
+// Domain errors. Services throw these; src/http/errors.ts turns them into GraphQL errors with
+// the contract's extensions.code. Anything else that escapes a service is masked as internal.
+export type ErrorCode =
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'BAD_USER_INPUT'
+  | 'CONFLICT'
+  | 'RATE_LIMITED'
+  | 'PAYLOAD_TOO_LARGE';
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly extensions: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export const unauthenticated = (message = 'You must be signed in.') => new DomainError('UNAUTHENTICATED', message);
+export const forbidden = (message = 'You are not allowed to do that.') => new DomainError('FORBIDDEN', message);
+export const notFound = (what: string) => new DomainError('NOT_FOUND', `${what} not found.`);
+export const badInput = (message: string, field?: string) =>
+  new DomainError('BAD_USER_INPUT', message, field ? { field } : {});
+export const conflict = (message: string, field?: string) =>
+  new DomainError('CONFLICT', message, field ? { field } : {});
+export const payloadTooLarge = (message: string) => new DomainError('PAYLOAD_TOO_LARGE', message);
+export const rateLimited = (message: string, retryAfterMs: number) =>
+  new DomainError('RATE_LIMITED', message, { retryAfterMs });

@@ -1,0 +1,21 @@
+import { randomBytes } from 'node:crypto';
+import { monotonicFactory } from 'ulid';
+
+// Monotonic within this process: two messages created in the same millisecond still sort
+// in creation order, which is what makes ids usable as cursors.
+const ulid = monotonicFactory();
+
+export const newId = (): string => ulid();
+
+/** An opaque random token (invite codes, refresh tokens). */
+export const randomToken = (bytes: number): string => randomBytes(bytes).toString('base64url');
+
+/** Invite codes people can type: 10 characters of an alphabet without look-alikes. */
+export function inviteCode(): string {
+  const alphabet = 'abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789';
+  const bytes = randomBytes(10);
+  return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join('');
+}
+
+const ULID_RE = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+export const isId = (value: string): boolean => ULID_RE.test(value);

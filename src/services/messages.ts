@@ -1,0 +1,139 @@
+// Sending, reading, editing and deleting messages.
+import type { Db } from '../db/client.js';
+import type { Prisma } from '../generated/prisma/client.js';
+import type { MessageSnapshot, PubSub } from '../pubsub/topics.js';
+import type { Access } from './access.js';
+import type { Actor } from './actor.js';
+import { badInput, forbidden, notFound } from './errors.js';
+import { newId } from './ids.js';
+import { type PageArgs, finishPage, planPage } from './pagination.js';
+import { Permission, has } from './permissions.js';
+import { check, rules } from './validation.js';
+
+export interface SendMessageInput {
+  channelId: string;
+  content: string;
+  replyToId?: string | null;
+  attachmentIds?: readonly string[] | null;
+}
+
+/** What a published message event carries, so subscribers never query per event. */
+const snapshotInclude = {
+  author: { select: { id: true, username: true, displayName: true, createdAt: true } },
+  attachments: { select: { id: true, fileName: true, storedName: true, contentType: true, size: true } },
+  mentions: { select: { userId: true } },
+  channel: { select: { guildId: true } },
+} satisfies Prisma.MessageInclude;
+
+type MessageWithSnapshot = Prisma.MessageGetPayload<{ include: typeof snapshotInclude }>;
+
+export function toSnapshot(m: MessageWithSnapshot): MessageSnapshot {
+  return {
+    id: m.id,
+    channelId: m.channelId,
+    guildId: m.channel.guildId,
+    authorId: m.authorId,
+    content: m.content,
+    createdAt: m.createdAt.toISOString(),
+    editedAt: m.editedAt?.toISOString() ?? null,
+    replyToId: m.replyToId,
+    author: { ...m.author, createdAt: m.author.createdAt.toISOString() },
+    attachments: m.attachments,
+    mentionIds: m.mentions.map((x) => x.userId),
+  };
+}
+
+export class MessageService {
+  constructor(
+    private readonly db: Db,
+    private readonly access: Access,
+    private readonly pubsub: PubSub,
+  ) {}
+
+  async get(actor: Actor, messageId: string) {
+    actor.requireUser();
+    const message = await this.db.message.findUnique({ where: { id: messageId }, include: { channel: { select: { guildId: true } } } });
+    if (!message || !(await actor.membership(message.channel.guildId))) throw notFound('Message');
+    return message;
+  }
+
+  /**
+   * A page of a channel's history, newest first. `after` pages back in time, `before`
+   * forward. `include` lets the caller load the relations it is about to read.
+   */
+  async list(actor: Actor, channelId: string, page: PageArgs, include?: Prisma.MessageInclude) {
+    await this.access.requireChannel(actor, channelId);
+    const plan = planPage(page, 'desc');
+    const rows = await this.db.message.findMany({
+      where: { channelId, id: plan.cursorFilter },
+      orderBy: { id: plan.direction },
+      take: plan.take,
+      include,
+    });
+    const result = await finishPage(rows, plan, 'desc', Boolean(page.after ?? page.before), async (id) =>
+      Boolean(await this.db.message.findFirst({ where: { channelId, id }, select: { id: true } })),
+    );
+    return { ...result, totalCount: () => this.db.message.count({ where: { channelId } }) };
+  }
+
+  /** Every message of the channel after `afterId`, oldest first (subscription replay). */
+  async listAfter(actor: Actor, channelId: string, afterId: string, limit: number) {
+    await this.access.requireChannel(actor, channelId);
+    const rows = await this.db.message.findMany({
+      where: { channelId, id: { gt: afterId } },
+      orderBy: { id: 'asc' },
+      take: limit,
+      include: snapshotInclude,
+    });
+    return rows.map(toSnapshot);
+  }
+
+  async send(actor: Actor, input: SendMessageInput) {
+    const authorId = actor.requireUser();
+    const channel = await this.access.requireChannel(actor, input.channelId);
+    await this.access.requirePermission(actor, channel.guildId, 'SEND_MESSAGES', 'Channel');
+    if (channel.type !== 'TEXT') throw badInput('Messages can only be sent to text channels.', 'channelId');
+    const content = check(rules.messageContent, input.content, 'content');
+    if (input.replyToId) {
+      const target = await this.db.message.findUnique({ where: { id: input.replyToId }, select: { channelId: true } });
+      if (!target || target.channelId !== channel.id) {
+        throw badInput('A reply must point to a message of the same channel.', 'replyToId');
+      }
+    }
+    const message = await this.db.message.create({
+      data: { id: newId(), channelId: channel.id, authorId, content, replyToId: input.replyToId ?? null },
+      include: snapshotInclude,
+    });
+    const snapshot = toSnapshot(message);
+    await this.pubsub.publish('messageAdded', channel.id, snapshot);
+    return message;
+  }
+
+  async edit(actor: Actor, messageId: string, rawContent: string) {
+    const userId = actor.requireUser();
+    const existing = await this.get(actor, messageId);
+    if (existing.authorId !== userId) throw forbidden('Only the author can edit a message.');
+    const content = check(rules.messageContent, rawContent, 'content');
+    const message = await this.db.message.update({
+      where: { id: messageId },
+      data: { content, editedAt: new Date() },
+      include: snapshotInclude,
+    });
+    await this.pubsub.publish('messageUpdated', message.channelId, toSnapshot(message));
+    return message;
+  }
+
+  async delete(actor: Actor, messageId: string): Promise<string> {
+    const userId = actor.requireUser();
+    const message = await this.get(actor, messageId);
+    if (message.authorId !== userId) {
+      const membership = await this.access.requireMember(actor, message.channel.guildId, 'Message');
+      if (!has(membership.permissions, Permission.MANAGE_MESSAGES)) {
+        throw forbidden('Only the author or a member with MANAGE_MESSAGES can delete a message.');
+      }
+    }
+    await this.db.message.delete({ where: { id: messageId } });
+    await this.pubsub.publish('messageDeleted', message.channelId, { id: messageId, channelId: message.channelId });
+    return messageId;
+  }
+}

@@ -1,0 +1,124 @@
+// Subscriptions: authorize when they start, keep authorizing while they run (a member who
+// loses access stops receiving at once), and resume without gap or duplicate.
+import type { Db } from '../db/client.js';
+import type { MessageSnapshot, PubSub, TopicName, TopicPayload, Topics } from '../pubsub/topics.js';
+import type { Access } from './access.js';
+import type { Actor } from './actor.js';
+import { EventStream } from './streams.js';
+import { toSnapshot } from './messages.js';
+
+const REPLAY_BATCH = 200;
+
+type Endable = Pick<EventStream<unknown>, 'end' | 'onEnd'>;
+
+export class RealtimeService {
+  constructor(
+    private readonly db: Db,
+    private readonly access: Access,
+    private readonly pubsub: PubSub,
+  ) {}
+
+  /**
+   * Every message sent to the channel from now on; with `sinceId`, first every stored
+   * message after it, then live, with no gap and no duplicate even when sends race the replay.
+   */
+  messageAdded(actor: Actor, channelId: string, sinceId: string | null): Promise<EventStream<MessageSnapshot>> {
+    return this.channelStream(actor, channelId, async (stream) => {
+      if (!sinceId) {
+        stream.onEnd(await this.pubsub.listen('messageAdded', channelId, (m) => stream.push(m)));
+        return;
+      }
+      // Listen first and hold live events back, then replay from the database. A message can
+      // then arrive both ways; the replayed ids decide which copy is delivered.
+      const held: MessageSnapshot[] = [];
+      const replayed = new Set<string>();
+      let replaying = true;
+      stream.onEnd(
+        await this.pubsub.listen('messageAdded', channelId, (m) => {
+          if (replaying) held.push(m);
+          else if (!replayed.has(m.id)) stream.push(m);
+        }),
+      );
+      let cursor = sinceId;
+      for (;;) {
+        const batch = await this.db.message.findMany({
+          where: { channelId, id: { gt: cursor } },
+          orderBy: { id: 'asc' },
+          take: REPLAY_BATCH,
+          include: {
+            author: { select: { id: true, username: true, displayName: true, createdAt: true } },
+            attachments: { select: { id: true, fileName: true, storedName: true, contentType: true, size: true } },
+            mentions: { select: { userId: true } },
+            channel: { select: { guildId: true } },
+          },
+        });
+        for (const row of batch) {
+          replayed.add(row.id);
+          stream.push(toSnapshot(row));
+        }
+        if (batch.length < REPLAY_BATCH || stream.ended) break;
+        cursor = batch[batch.length - 1]!.id;
+      }
+      for (const m of held) if (m.id > sinceId && !replayed.has(m.id)) stream.push(m);
+      replaying = false;
+    });
+  }
+
+  messageUpdated(actor: Actor, channelId: string) {
+    return this.relay(actor, channelId, 'messageUpdated');
+  }
+
+  messageDeleted(actor: Actor, channelId: string) {
+    return this.relay(actor, channelId, 'messageDeleted');
+  }
+
+  private relay<T extends 'messageUpdated' | 'messageDeleted'>(actor: Actor, channelId: string, topic: T) {
+    return this.channelStream<TopicPayload<T>>(actor, channelId, async (stream) => {
+      stream.onEnd(await this.pubsub.listen(topic, channelId as Topics[T][0], (e) => stream.push(e)));
+    });
+  }
+
+  /**
+   * A stream of one channel's events for a member. Access is checked, then the revocation
+   * watch starts, then access is checked again: a removal between the two cannot slip by.
+   */
+  private async channelStream<T>(
+    actor: Actor,
+    channelId: string,
+    feed: (stream: EventStream<T>) => Promise<void>,
+  ): Promise<EventStream<T>> {
+    const channel = await this.access.requireChannel(actor, channelId);
+    const stream = new EventStream<T>();
+    try {
+      await this.endOnRevocation(stream, actor, channel.guildId);
+      actor.forgetMemberships(channel.guildId);
+      await this.access.requireChannel(actor, channelId);
+      await this.endWhenGone(stream, 'guildEvent', channel.guildId, (e) => e.kind === 'CHANNEL_DELETED' && e.channelId === channelId);
+      await feed(stream);
+      return stream;
+    } catch (err) {
+      stream.end();
+      throw err;
+    }
+  }
+
+  /** Ends the stream when the actor leaves, is removed from, or loses the guild. */
+  async endOnRevocation(stream: Endable, actor: Actor, guildId: string): Promise<void> {
+    const userId = actor.requireUser();
+    await this.endWhenGone(stream, 'userEvent', userId, (e) => e.kind === 'ACCESS_REVOKED' && e.guildId === guildId);
+    await this.endWhenGone(stream, 'guildEvent', guildId, (e) => e.kind === 'GUILD_DELETED');
+  }
+
+  private async endWhenGone<T extends TopicName>(
+    stream: Endable,
+    topic: T,
+    key: Topics[T][0],
+    isGone: (event: TopicPayload<T>) => boolean,
+  ): Promise<void> {
+    stream.onEnd(
+      await this.pubsub.listen(topic, key, (event) => {
+        if (isGone(event)) stream.end();
+      }),
+    );
+  }
+}

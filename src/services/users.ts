@@ -1,0 +1,61 @@
+import type { Db } from '../db/client.js';
+import type { Actor } from './actor.js';
+import { notFound } from './errors.js';
+import { type PageArgs, finishPage, planPage } from './pagination.js';
+
+export class UserService {
+  constructor(private readonly db: Db) {}
+
+  /** The actor, or a user who shares a guild with them; anyone else is NOT_FOUND. */
+  async get(actor: Actor, userId: string) {
+    const viewerId = actor.requireUser();
+    const user = await this.db.user.findFirst({
+      where: { id: userId, ...(userId === viewerId ? {} : this.sharesGuildWith(viewerId)) },
+    });
+    if (!user) throw notFound('User');
+    return user;
+  }
+
+  /** The signed-in user; null when anonymous, UNAUTHENTICATED when a token was refused. */
+  async viewer(actor: Actor) {
+    if (actor.authError) throw actor.authError;
+    return actor.userId ? this.db.user.findUnique({ where: { id: actor.userId } }) : null;
+  }
+
+  /**
+   * People the actor can find: those sharing a guild whose username or display name starts
+   * with `search`, plus whoever has exactly that username (so you can invite a stranger).
+   */
+  async search(actor: Actor, search: string | null | undefined, page: PageArgs) {
+    const viewerId = actor.requireUser();
+    const term = (search ?? '').trim();
+    const where = term
+      ? {
+          OR: [
+            { usernameKey: term.toLowerCase() },
+            {
+              ...this.sharesGuildWith(viewerId),
+              OR: [
+                { usernameKey: { startsWith: term.toLowerCase() } },
+                { displayName: { startsWith: term, mode: 'insensitive' as const } },
+              ],
+            },
+          ],
+        }
+      : { OR: [{ id: viewerId }, this.sharesGuildWith(viewerId)] };
+    const plan = planPage(page, 'asc');
+    const rows = await this.db.user.findMany({
+      where: { AND: [where, { id: plan.cursorFilter }] },
+      orderBy: { id: plan.direction },
+      take: plan.take,
+    });
+    const result = await finishPage(rows, plan, 'asc', Boolean(page.after ?? page.before), async (id) =>
+      Boolean(await this.db.user.findFirst({ where: { AND: [where, { id }] }, select: { id: true } })),
+    );
+    return { ...result, totalCount: () => this.db.user.count({ where }) };
+  }
+
+  private sharesGuildWith(viewerId: string) {
+    return { memberships: { some: { guild: { members: { some: { userId: viewerId } } } } } };
+  }
+}

@@ -1,0 +1,90 @@
+// Boots the real service for a test file: its own database (a fresh in-memory PGlite, or a
+// fresh database on TEST_DATABASE_URL's server) and, with TEST_REDIS_URL, real Redis.
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { type App, buildApp } from '../../src/server.js';
+
+export interface TestServer {
+  app: App;
+  url: string;
+  graphqlUrl: string;
+  wsUrl: string;
+  databaseUrl?: string;
+  stop(): Promise<void>;
+}
+
+export const usingPostgres = Boolean(process.env.TEST_DATABASE_URL);
+export const usingRedis = Boolean(process.env.TEST_REDIS_URL);
+
+/** A fresh, empty database on the test server; dropped by the returned function. */
+export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const adminUrl = process.env.TEST_DATABASE_URL;
+  if (!adminUrl) throw new Error('TEST_DATABASE_URL is not set');
+  const name = `chat_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export interface StartOptions {
+  env?: Record<string, string>;
+  /** share another server's database (a second instance) instead of creating one */
+  databaseUrl?: string;
+}
+
+export async function startTestServer(options: StartOptions = {}): Promise<TestServer> {
+  const database = options.databaseUrl || !usingPostgres ? undefined : await createTestDatabase();
+  const databaseUrl = options.databaseUrl ?? database?.url;
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    JWT_SECRET: 'test-secret-test-secret-test-secret-0123',
+    PGLITE_DATA_DIR: ':memory:',
+    ARGON2_MEMORY_KIB: '1024',
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    ...(process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL } : {}),
+    ...options.env,
+  });
+  const app = await buildApp({ config, log: createLogger(config.LOG_LEVEL) });
+  await app.start(0, '127.0.0.1');
+  return {
+    app,
+    url: app.url,
+    graphqlUrl: `${app.url}/graphql`,
+    wsUrl: `${app.url.replace(/^http/, 'ws')}/graphql`,
+    databaseUrl,
+    async stop() {
+      await app.stop();
+      await database?.drop();
+    },
+  };
+}
+
+/** Waits until the server has a live subscription on a topic key (a subscription started
+ *  with graphql-ws is acknowledged by nothing, so tests ask the PubSub itself). */
+export async function waitForListener(
+  server: TestServer,
+  topic: Parameters<TestServer['app']['pubsub']['listenerCount']>[0],
+  key: string,
+  atLeast = 1,
+): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await server.app.pubsub.listenerCount(topic, key)) < atLeast) {
+    if (Date.now() > deadline) throw new Error(`no subscription on ${topic}:${key}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
