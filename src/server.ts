@@ -15,9 +15,8 @@ import { type Database, openDatabase } from './db/client.js';
 import { migrateDatabase } from './db/migrate.js';
 import { createErrorMasker } from './http/errors.js';
 import { type Logger, createLogger } from './logger.js';
-import { createMemoryPubSub } from './pubsub/memory.js';
 import type { PubSub } from './pubsub/topics.js';
-import { MemoryConnectionRegistry, MemoryTypingRegistry } from './realtime/memory.js';
+import { createRealtimeBackend } from './realtime/index.js';
 import { schema } from './schema/index.js';
 import { createServices } from './services/index.js';
 
@@ -45,9 +44,17 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
     const applied = await migrateDatabase(db);
     if (applied.length) log.info({ applied }, 'applied migrations');
   }
-  const pubsub: PubSub = createMemoryPubSub();
-  const connections = new MemoryConnectionRegistry();
-  const services = createServices({ db: db.prisma, pubsub, config, connections, typingRegistry: new MemoryTypingRegistry() });
+  const realtime = await createRealtimeBackend(config, log);
+  const { pubsub } = realtime;
+  const services = createServices({
+    db: db.prisma,
+    pubsub,
+    config,
+    connections: realtime.connections,
+    typingRegistry: realtime.typingRegistry,
+    onError: (err) => log.warn({ err }, 'presence heartbeat failed'),
+  });
+  services.presence.start();
 
   const yoga = createYoga<{ connectionParams?: Record<string, unknown> }, GraphQLContext>({
     schema,
@@ -90,6 +97,9 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
     if (req.url === '/health/ready') {
       const checks: Record<string, string> = {};
       checks.database = await db.ping().then(() => 'ok', (err: Error) => `error: ${err.message}`);
+      if (realtime.kind === 'redis') {
+        checks.redis = await realtime.ping().then(() => 'ok', (err: Error) => `error: ${err.message}`);
+      }
       const ok = Object.values(checks).every((v) => v === 'ok');
       sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', checks });
       return true;
@@ -107,13 +117,18 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
   });
 
   const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint });
-  const wsCleanup = useServer<Record<string, unknown>, { actorUserId?: string; expiryTimer?: NodeJS.Timeout }>(
+  const wsCleanup = useServer<
+    Record<string, unknown>,
+    { presence?: Promise<{ userId: string; connectionId: string }>; expiryTimer?: NodeJS.Timeout }
+  >(
     {
       onConnect: async (ctx) => {
         const actor = await services.auth.authenticate(ctx.connectionParams?.authorization as string | undefined);
-        if (actor.userId) {
-          ctx.extra.actorUserId = actor.userId;
-          connections.add(actor.userId);
+        const userId = actor.userId;
+        if (userId) {
+          // A signed-in socket is a live connection for presence until it closes.
+          ctx.extra.presence = services.presence.connected(userId).then((connectionId) => ({ userId, connectionId }));
+          ctx.extra.presence.catch((err) => log.warn({ err }, 'presence connect failed'));
         }
         if (actor.expiresAt) {
           // An expired token must not keep a socket alive: clients reconnect with a fresh one.
@@ -124,7 +139,9 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
       },
       onClose: (ctx) => {
         clearTimeout(ctx.extra.expiryTimer);
-        if (ctx.extra.actorUserId) connections.remove(ctx.extra.actorUserId);
+        ctx.extra.presence
+          ?.then(({ userId, connectionId }) => services.presence.disconnected(userId, connectionId))
+          .catch((err) => log.warn({ err }, 'presence disconnect failed'));
       },
       execute: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).execute(args) as never,
       subscribe: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
@@ -175,13 +192,18 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
       url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${bound}`;
       return bound;
     },
+    /** Graceful: sockets are closed with 1001 (going away) so clients reconnect elsewhere,
+     *  this instance's users are marked offline, then the backends are released. */
     async stop() {
       await wsCleanup.dispose();
+      // let the closed sockets' subscriptions release their PubSub listeners first
+      await new Promise((resolve) => setImmediate(resolve));
       await new Promise<void>((resolve) => {
         httpServer.close(() => resolve());
         httpServer.closeAllConnections();
       });
-      await pubsub.close();
+      await services.presence.stop().catch((err) => log.warn({ err }, 'presence shutdown failed'));
+      await realtime.close();
       await db.close();
     },
   };

@@ -21,29 +21,72 @@ export function connectRedis(url: string, log: Logger, role: string): Redis {
   return client;
 }
 
+type Handler = (payload: unknown) => void;
+
+interface ChannelSubscription {
+  handlers: Set<Handler>;
+  /** resolves to the library's subscription id once Redis acknowledged SUBSCRIBE */
+  ready: Promise<number>;
+}
+
 export async function createRedisPubSub(url: string, log: Logger): Promise<PubSub> {
   const publisher = connectRedis(url, log, 'publisher');
   const subscriber = connectRedis(url, log, 'subscriber');
   await Promise.all([publisher.ping(), subscriber.ping()]);
+  // graphql-redis-subscriptions fires UNSUBSCRIBE without awaiting it; during shutdown the
+  // connection may already be closing, which must not surface as an unhandled rejection.
+  for (const method of ['unsubscribe', 'punsubscribe'] as const) {
+    const original = subscriber[method].bind(subscriber) as (...args: unknown[]) => Promise<unknown>;
+    (subscriber as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+      const pending = original(...args);
+      pending.catch(() => {});
+      return pending;
+    };
+  }
   const inner = new RedisPubSub({ publisher, subscriber });
+  // One Redis subscription per channel on this instance, fanned out here: the library's own
+  // fan-out breaks when a handler unsubscribes a sibling while an event is being delivered.
+  const channels = new Map<string, ChannelSubscription>();
+  let closed = false;
+
   return {
     async publish(topic, key, payload) {
       await inner.publish(topicChannel(topic, key), payload);
     },
     async listen(topic, key, handler) {
-      // resolves once Redis acknowledged SUBSCRIBE (or at once if this instance already was)
-      const id = await inner.subscribe(topicChannel(topic, key), handler as (message: unknown) => void);
+      const channel = topicChannel(topic, key);
+      let sub = channels.get(channel);
+      if (!sub) {
+        const handlers = new Set<Handler>();
+        const ready = inner.subscribe(channel, (payload: unknown) => {
+          for (const h of [...handlers]) if (handlers.has(h)) h(payload);
+        });
+        sub = { handlers, ready };
+        channels.set(channel, sub);
+        ready.catch(() => channels.delete(channel));
+      }
+      const entry = handler as Handler;
+      sub.handlers.add(entry);
+      try {
+        await sub.ready;
+      } catch (err) {
+        sub.handlers.delete(entry);
+        throw err;
+      }
+      const current = sub;
       return async () => {
-        inner.unsubscribe(id);
+        if (!current.handlers.delete(entry) || current.handlers.size > 0 || closed) return;
+        if (channels.get(channel) === current) channels.delete(channel);
+        inner.unsubscribe(await current.ready);
       };
     },
     async listenerCount(topic, key) {
-      // instances subscribed to the channel (each shares one Redis subscription per channel)
-      const reply = (await publisher.pubsub('NUMSUB', topicChannel(topic, key))) as [string, number];
-      return Number(reply[1] ?? 0);
+      return channels.get(topicChannel(topic, key))?.handlers.size ?? 0;
     },
     async close() {
-      await inner.close();
+      closed = true;
+      channels.clear();
+      await inner.close().catch(() => {});
     },
   };
 }

@@ -41,7 +41,8 @@ export interface TypingPayload {
 export type PresenceStatusName = 'ONLINE' | 'IDLE' | 'DND' | 'OFFLINE';
 
 export interface PresencePayload {
-  userId: string;
+  guildId: string;
+  user: UserSnapshot;
   status: PresenceStatusName;
 }
 
@@ -63,7 +64,7 @@ export interface Topics {
   messageUpdated: [channelId: string, payload: MessageSnapshot];
   messageDeleted: [channelId: string, payload: { id: string; channelId: string }];
   typing: [channelId: string, payload: TypingPayload];
-  presence: [userId: string, payload: PresencePayload];
+  presence: [guildId: string, payload: PresencePayload];
   guildEvent: [guildId: string, payload: GuildEventPayload];
   userEvent: [userId: string, payload: UserEventPayload];
 }
@@ -82,7 +83,7 @@ export interface PubSub {
    * (events published after that are delivered), to the function that ends it.
    */
   listen<T extends TopicName>(topic: T, key: Topics[T][0], handler: (payload: TopicPayload<T>) => void): Promise<Unlisten>;
-  /** How many subscriptions exist for a topic key (across instances with Redis). */
+  /** How many subscriptions this instance holds on a topic key. */
   listenerCount<T extends TopicName>(topic: T, key: Topics[T][0]): Promise<number>;
   close(): Promise<void>;
 }

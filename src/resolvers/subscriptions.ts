@@ -1,7 +1,8 @@
 import { builder } from '../schema/builder.js';
 import { parseGlobalId } from '../schema/ids.js';
 import { DeletedMessage, Message } from '../schema/message.js';
-import type { MessageSnapshot } from '../pubsub/topics.js';
+import type { MessageSnapshot, PresencePayload, TypingPayload } from '../pubsub/topics.js';
+import { PresenceEvent, TypingEvent, userFromSnapshot } from '../schema/realtime.js';
 
 /** A published snapshot in the shape the Message type reads, with author and attachments
  *  already loaded so delivering an event to many subscribers queries nothing. */
@@ -14,14 +15,7 @@ function fromSnapshot(s: MessageSnapshot) {
     createdAt: new Date(s.createdAt),
     editedAt: s.editedAt ? new Date(s.editedAt) : null,
     replyToId: s.replyToId,
-    author: {
-      ...s.author,
-      createdAt: new Date(s.author.createdAt),
-      email: undefined as unknown as string,
-      usernameKey: s.author.username.toLowerCase(),
-      passwordHash: '',
-      presencePreference: 'ONLINE' as const,
-    },
+    author: userFromSnapshot(s.author),
     attachments: s.attachments.map((a) => ({ ...a, uploaderId: s.authorId, messageId: s.id, createdAt: new Date(s.createdAt) })),
   };
 }
@@ -53,5 +47,23 @@ builder.subscriptionFields((t) => ({
     subscribe: (_root, args, ctx) =>
       ctx.services.realtime.messageDeleted(ctx.actor, parseGlobalId(args.channelId, 'Channel', 'channelId')),
     resolve: (event: { id: string; channelId: string }) => event,
+  }),
+  typing: t.field({
+    type: TypingEvent,
+    description:
+      "Others' typing in the channel: isTyping true on startTyping, false on stopTyping, on their next message, or when the indicator expires. Never your own. For the state on entry, subscribe and then read channel.typingUsers.",
+    args: { channelId: t.arg.id({ required: true }) },
+    subscribe: (_root, args, ctx) =>
+      ctx.services.realtime.typing(ctx.actor, parseGlobalId(args.channelId, 'Channel', 'channelId')),
+    resolve: (event: TypingPayload) => event,
+  }),
+  presence: t.field({
+    type: PresenceEvent,
+    description:
+      "Status changes of the guild's members, from every instance. For the state on entry, subscribe and then read guild.onlineMembers.",
+    args: { guildId: t.arg.id({ required: true }) },
+    subscribe: (_root, args, ctx) =>
+      ctx.services.realtime.presence(ctx.actor, parseGlobalId(args.guildId, 'Guild', 'guildId')),
+    resolve: (event: PresencePayload) => event,
   }),
 }));

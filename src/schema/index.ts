@@ -6,12 +6,14 @@ import './guild.js';
 import './channel.js';
 import './message.js';
 import './auth.js';
+import './realtime.js';
 import '../resolvers/node.js';
 import '../resolvers/auth.js';
 import '../resolvers/users.js';
 import '../resolvers/guilds.js';
 import '../resolvers/channels.js';
 import '../resolvers/messages.js';
+import '../resolvers/presence.js';
 import '../resolvers/subscriptions.js';
 import { builder } from './builder.js';
 

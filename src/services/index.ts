@@ -8,10 +8,11 @@ import { AuthService } from './auth.js';
 import { ChannelService } from './channels.js';
 import { GuildService } from './guilds.js';
 import { MessageService } from './messages.js';
-import { type ConnectionRegistry, PresenceService } from './presence.js';
+import type { ConnectionRegistry, TypingRegistry } from '../realtime/registries.js';
+import { PresenceService } from './presence.js';
 import { ReadStateService } from './readStates.js';
 import { RealtimeService } from './realtime.js';
-import { type TypingRegistry, TypingService } from './typing.js';
+import { TypingService } from './typing.js';
 import { TokenSigner } from './tokens.js';
 import { UserService } from './users.js';
 
@@ -21,10 +22,13 @@ export interface ServiceDeps {
   config: Config;
   connections: ConnectionRegistry;
   typingRegistry: TypingRegistry;
+  onError?: (err: unknown) => void;
 }
 
-export function createServices({ db, pubsub, config, connections, typingRegistry }: ServiceDeps) {
+export function createServices({ db, pubsub, config, connections, typingRegistry, onError }: ServiceDeps) {
   const access = new Access(db);
+  const readStates = new ReadStateService(db, access);
+  const typing = new TypingService(db, access, pubsub, typingRegistry, config.TYPING_TTL_MS);
   const signer = new TokenSigner(config.JWT_SECRET, config.ACCESS_TOKEN_TTL_SECONDS);
   return {
     auth: new AuthService(db, signer, {
@@ -34,10 +38,10 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
     users: new UserService(db),
     guilds: new GuildService(db, access, pubsub),
     channels: new ChannelService(db, access, pubsub),
-    messages: new MessageService(db, access, pubsub),
-    readStates: new ReadStateService(db, access),
-    presence: new PresenceService(db, connections),
-    typing: new TypingService(db, access, typingRegistry),
+    messages: new MessageService(db, access, pubsub, typing, readStates),
+    readStates,
+    presence: new PresenceService(db, pubsub, connections, config.PRESENCE_TTL_MS, onError),
+    typing,
     realtime: new RealtimeService(db, access, pubsub),
   };
 }

@@ -8,6 +8,8 @@ import { badInput, forbidden, notFound } from './errors.js';
 import { newId } from './ids.js';
 import { type PageArgs, finishPage, planPage } from './pagination.js';
 import { Permission, has } from './permissions.js';
+import type { ReadStateService } from './readStates.js';
+import type { TypingService } from './typing.js';
 import { check, rules } from './validation.js';
 
 export interface SendMessageInput {
@@ -48,6 +50,8 @@ export class MessageService {
     private readonly db: Db,
     private readonly access: Access,
     private readonly pubsub: PubSub,
+    private readonly typing: TypingService,
+    private readonly readStates: ReadStateService,
   ) {}
 
   async get(actor: Actor, messageId: string) {
@@ -104,8 +108,9 @@ export class MessageService {
       data: { id: newId(), channelId: channel.id, authorId, content, replyToId: input.replyToId ?? null },
       include: snapshotInclude,
     });
-    const snapshot = toSnapshot(message);
-    await this.pubsub.publish('messageAdded', channel.id, snapshot);
+    await this.pubsub.publish('messageAdded', channel.id, toSnapshot(message));
+    // Sending ends the sender's typing indicator and marks the channel read up to here.
+    await Promise.all([this.typing.clear(channel.id, authorId), this.readStates.advance(authorId, channel.id, message.id)]);
     return message;
   }
 

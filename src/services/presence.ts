@@ -1,33 +1,128 @@
-// Presence: ONLINE while a user has a live connection (unless they chose IDLE or DND),
-// OFFLINE otherwise. The connection registry lives in src/realtime; this service answers.
+// Presence: ONLINE while a user has a live connection on any instance (unless they chose
+// IDLE, DND or INVISIBLE), OFFLINE otherwise. Connections are kept alive by heartbeats; a
+// crashed instance's connections lapse and the next sweep of any instance reports them.
+import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/client.js';
-import type { PresenceStatusName } from '../pubsub/topics.js';
+import type { PresenceStatusName, PubSub } from '../pubsub/topics.js';
+import type { ConnectionRegistry } from '../realtime/registries.js';
 import type { Actor } from './actor.js';
+import { loadUserSnapshot } from './userSnapshots.js';
 
-export interface ConnectionRegistry {
-  /** users among userIds with at least one live connection on any instance */
-  onlineAmong(userIds: string[]): Promise<Set<string>>;
-}
+type Preference = 'ONLINE' | 'IDLE' | 'DND' | 'INVISIBLE';
+
+const shownAs = (preference: Preference): PresenceStatusName => (preference === 'INVISIBLE' ? 'OFFLINE' : preference);
 
 export class PresenceService {
+  /** this instance's live connections: connectionId → userId */
+  private readonly local = new Map<string, string>();
+  private timer: NodeJS.Timeout | undefined;
+  /** connects and disconnects under way, so shutdown can wait for them */
+  private readonly inFlight = new Set<Promise<unknown>>();
+
   constructor(
     private readonly db: Db,
-    private readonly connections: ConnectionRegistry,
+    private readonly pubsub: PubSub,
+    private readonly registry: ConnectionRegistry,
+    /** a user whose last connection died is OFFLINE within this time */
+    private readonly ttlMs: number,
+    private readonly onError: (err: unknown) => void = () => {},
   ) {}
 
-  async statusOf(userId: string): Promise<PresenceStatusName> {
-    const online = await this.connections.onlineAmong([userId]);
-    if (!online.has(userId)) return 'OFFLINE';
-    const user = await this.db.user.findUnique({ where: { id: userId }, select: { presencePreference: true } });
-    return user?.presencePreference ?? 'ONLINE';
+  /** Connections lapse after half the TTL; heartbeats and sweeps run every quarter. */
+  private get connectionLifetime() {
+    return Math.ceil(this.ttlMs / 2);
   }
 
-  /** Members of a guild with a live connection; empty for a non-member. */
+  start(): void {
+    this.timer ??= setInterval(() => {
+      this.tick().catch(this.onError);
+    }, Math.max(50, Math.floor(this.ttlMs / 4)));
+    this.timer.unref();
+  }
+
+  /** Ends this instance's connections (graceful shutdown): their users may go OFFLINE. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await Promise.allSettled([...this.inFlight]);
+    await Promise.all([...this.local].map(([connectionId, userId]) => this.disconnected(userId, connectionId)));
+  }
+
+  connected(userId: string): Promise<string> {
+    const connectionId = randomUUID();
+    this.local.set(connectionId, userId);
+    return this.track(
+      (async () => {
+        if (await this.registry.connect(userId, connectionId, Date.now() + this.connectionLifetime)) {
+          await this.announce(userId, 'connected');
+        }
+        return connectionId;
+      })(),
+    );
+  }
+
+  disconnected(userId: string, connectionId: string): Promise<void> {
+    if (!this.local.delete(connectionId)) return Promise.resolve();
+    return this.track(
+      (async () => {
+        if (await this.registry.disconnect(userId, connectionId)) await this.announce(userId, 'disconnected');
+      })(),
+    );
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.inFlight.add(work);
+    const settle = () => this.inFlight.delete(work);
+    work.then(settle, settle);
+    return work;
+  }
+
+  async setPreference(actor: Actor, status: PresenceStatusName) {
+    const userId = actor.requireUser();
+    const preference: Preference = status === 'OFFLINE' ? 'INVISIBLE' : status;
+    const user = await this.db.user.update({ where: { id: userId }, data: { presencePreference: preference } });
+    if ((await this.registry.onlineAmong([userId])).has(userId)) await this.announce(userId, 'preference');
+    return user;
+  }
+
+  async statusOf(userId: string): Promise<PresenceStatusName> {
+    const online = await this.registry.onlineAmong([userId]);
+    if (!online.has(userId)) return 'OFFLINE';
+    const user = await this.db.user.findUnique({ where: { id: userId }, select: { presencePreference: true } });
+    return shownAs(user?.presencePreference ?? 'ONLINE');
+  }
+
+  /** Members of a guild shown as online; empty for a non-member. */
   async onlineMembers(actor: Actor, guildId: string) {
     if (!(await actor.membership(guildId))) return [];
     const members = await this.db.member.findMany({ where: { guildId }, select: { userId: true } });
-    const online = await this.connections.onlineAmong(members.map((m) => m.userId));
+    const online = await this.registry.onlineAmong(members.map((m) => m.userId));
     if (online.size === 0) return [];
-    return this.db.user.findMany({ where: { id: { in: [...online] } }, orderBy: { id: 'asc' } });
+    return this.db.user.findMany({
+      where: { id: { in: [...online] }, presencePreference: { not: 'INVISIBLE' } },
+      orderBy: { id: 'asc' },
+    });
+  }
+
+  private async tick(): Promise<void> {
+    const now = Date.now();
+    const connections = [...this.local].map(([connectionId, userId]) => ({ userId, connectionId }));
+    await this.registry.heartbeat(connections, now + this.connectionLifetime);
+    for (const userId of await this.registry.sweep(now)) await this.announce(userId, 'disconnected');
+  }
+
+  /** Publishes the user's status to each guild they belong to. */
+  private async announce(userId: string, change: 'connected' | 'disconnected' | 'preference'): Promise<void> {
+    const user = await this.db.user.findUnique({
+      where: { id: userId },
+      select: { presencePreference: true, memberships: { select: { guildId: true } } },
+    });
+    // An invisible user's comings and goings are nobody's business; only choosing tells.
+    if (!user || (user.presencePreference === 'INVISIBLE' && change !== 'preference')) return;
+    const status = change === 'disconnected' ? 'OFFLINE' : shownAs(user.presencePreference);
+    const snapshot = await loadUserSnapshot(this.db, userId);
+    await Promise.all(
+      user.memberships.map(({ guildId }) => this.pubsub.publish('presence', guildId, { guildId, user: snapshot, status })),
+    );
   }
 }

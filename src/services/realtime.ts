@@ -1,7 +1,15 @@
 // Subscriptions: authorize when they start, keep authorizing while they run (a member who
 // loses access stops receiving at once), and resume without gap or duplicate.
 import type { Db } from '../db/client.js';
-import type { MessageSnapshot, PubSub, TopicName, TopicPayload, Topics } from '../pubsub/topics.js';
+import type {
+  MessageSnapshot,
+  PresencePayload,
+  PubSub,
+  TopicName,
+  TopicPayload,
+  Topics,
+  TypingPayload,
+} from '../pubsub/topics.js';
 import type { Access } from './access.js';
 import type { Actor } from './actor.js';
 import { EventStream } from './streams.js';
@@ -70,6 +78,52 @@ export class RealtimeService {
 
   messageDeleted(actor: Actor, channelId: string) {
     return this.relay(actor, channelId, 'messageDeleted');
+  }
+
+  /**
+   * Others' typing in the channel (never the subscriber's own). An indicator whose expiry
+   * passes without a refresh ends here with isTyping:false, wherever its typist was.
+   */
+  typing(actor: Actor, channelId: string): Promise<EventStream<TypingPayload>> {
+    const self = actor.requireUser();
+    return this.channelStream<TypingPayload>(actor, channelId, async (stream) => {
+      const expiries = new Map<string, NodeJS.Timeout>();
+      stream.onEnd(() => {
+        for (const timer of expiries.values()) clearTimeout(timer);
+      });
+      stream.onEnd(
+        await this.pubsub.listen('typing', channelId, (event) => {
+          if (event.user.id === self) return;
+          clearTimeout(expiries.get(event.user.id));
+          expiries.delete(event.user.id);
+          if (event.isTyping && event.expiresAt) {
+            const ms = Math.max(0, Date.parse(event.expiresAt) - Date.now());
+            const timer = setTimeout(() => {
+              expiries.delete(event.user.id);
+              stream.push({ ...event, isTyping: false, expiresAt: null });
+            }, ms);
+            expiries.set(event.user.id, timer);
+          }
+          stream.push(event);
+        }),
+      );
+    });
+  }
+
+  /** Presence changes of the guild's members. */
+  async presence(actor: Actor, guildId: string): Promise<EventStream<PresencePayload>> {
+    await this.access.requireMember(actor, guildId);
+    const stream = new EventStream<PresencePayload>();
+    try {
+      await this.endOnRevocation(stream, actor, guildId);
+      actor.forgetMemberships(guildId);
+      await this.access.requireMember(actor, guildId);
+      stream.onEnd(await this.pubsub.listen('presence', guildId, (e) => stream.push(e)));
+      return stream;
+    } catch (err) {
+      stream.end();
+      throw err;
+    }
   }
 
   private relay<T extends 'messageUpdated' | 'messageDeleted'>(actor: Actor, channelId: string, topic: T) {

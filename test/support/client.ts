@@ -85,3 +85,66 @@ export async function send(client: Client, channelId: string, content: string) {
   );
   return sendMessage.id;
 }
+
+/** The local (database) id inside a global id, for asking the server's PubSub directly. */
+export const localId = (globalId: string) => Buffer.from(globalId, 'base64').toString('utf8').split(':')[1]!;
+
+// ---- helpers of the resolver and flow suites ----
+
+/** The password signUp registers every user with. */
+export const PASSWORD = 'correct horse battery';
+
+/** A client sending the given access token, or none (anonymous). */
+export function clientWithToken(graphqlUrl: string, token?: string): Client {
+  const client = new Client(graphqlUrl);
+  client.token = token;
+  return client;
+}
+
+/** Signs in with a username or email and returns a client holding that session. */
+export async function signIn(graphqlUrl: string, login: string, password = PASSWORD): Promise<Client> {
+  const client = new Client(graphqlUrl);
+  const { login: payload } = await client.ok<{ login: any }>(
+    `mutation($input: LoginInput!) { login(input: $input) { accessToken refreshToken user { id username } } }`,
+    { input: { login, password } },
+  );
+  client.token = payload.accessToken;
+  client.refreshToken = payload.refreshToken;
+  client.userId = payload.user.id;
+  client.username = payload.user.username;
+  return client;
+}
+
+/** A global id as the server writes one: base64("Type:localId"). */
+export const globalId = (type: string, local: string) => Buffer.from(`${type}:${local}`).toString('base64');
+
+/** A well-formed global id of `type` that names nothing. */
+export const unknownId = (type: string) => globalId(type, '01ARZ3NDEKTSV4RRFFQ69G5FAV');
+
+/** Asserts the query fails with BAD_USER_INPUT naming `field`; returns the error. */
+export async function failsOnField(client: Client, field: string, query: string, variables?: Record<string, unknown>) {
+  const error = await client.fails('BAD_USER_INPUT', query, variables);
+  expect(error.extensions?.field, JSON.stringify(error)).toBe(field);
+  return error;
+}
+
+export async function createChannel(client: Client, guildId: string, name: string, type: 'TEXT' | 'VOICE' = 'TEXT') {
+  const { createChannel } = await client.ok<{ createChannel: { id: string } }>(
+    `mutation($input: CreateChannelInput!) { createChannel(input: $input) { id } }`,
+    { input: { guildId, name, type } },
+  );
+  return createChannel.id;
+}
+
+/** A fresh owner with a guild, and `memberCount` fresh users who joined it by invite. */
+export async function guildWithMembers(graphqlUrl: string, memberCount: number, isPublic = false) {
+  const owner = await signUp(graphqlUrl);
+  const { guildId, generalId } = await createGuild(owner, 'Guild', isPublic);
+  const members: Client[] = [];
+  for (let i = 0; i < memberCount; i++) {
+    const member = await signUp(graphqlUrl);
+    await invite(owner, guildId, member);
+    members.push(member);
+  }
+  return { owner, members, guildId, generalId };
+}

@@ -20,6 +20,8 @@ export interface Subscription<T> {
   completed: Promise<void>;
   /** errors the server sent for the operation */
   errors: Promise<readonly { message: string; extensions?: Record<string, unknown> }[]>;
+  /** the next event that matches, dropping the others before it */
+  nextMatching(predicate: (event: T) => boolean, timeoutMs?: number): Promise<T>;
   /** events received and not yet taken */
   pending(): T[];
   close(): void;
@@ -65,6 +67,13 @@ export function subscribe<T = Record<string, any>>(
         };
         waiters.push(done);
       });
+    },
+    async nextMatching(predicate, timeoutMs = 5_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const event = await this.next(Math.max(1, deadline - Date.now()));
+        if (predicate(event)) return event;
+      }
     },
     completed,
     errors,

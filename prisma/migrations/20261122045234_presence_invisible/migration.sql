@@ -1,0 +1,2 @@
+-- AlterEnum
+ALTER TYPE "PresencePreference" ADD VALUE 'INVISIBLE';

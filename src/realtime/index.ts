@@ -1,0 +1,48 @@
+// Chooses the real-time backend: in-process for one instance, Redis to span several.
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { createMemoryPubSub } from '../pubsub/memory.js';
+import { connectRedis, createRedisPubSub } from '../pubsub/redis.js';
+import type { PubSub } from '../pubsub/topics.js';
+import { MemoryConnectionRegistry, MemoryTypingRegistry } from './memory.js';
+import { RedisConnectionRegistry, RedisTypingRegistry } from './redis.js';
+import type { ConnectionRegistry, TypingRegistry } from './registries.js';
+
+export interface RealtimeBackend {
+  kind: 'memory' | 'redis';
+  pubsub: PubSub;
+  connections: ConnectionRegistry;
+  typingRegistry: TypingRegistry;
+  /** resolves when the backend answers (readiness) */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function createRealtimeBackend(config: Config, log: Logger): Promise<RealtimeBackend> {
+  if (!config.REDIS_URL) {
+    return {
+      kind: 'memory',
+      pubsub: createMemoryPubSub(),
+      connections: new MemoryConnectionRegistry(),
+      typingRegistry: new MemoryTypingRegistry(),
+      ping: async () => {},
+      close: async () => {},
+    };
+  }
+  const pubsub = await createRedisPubSub(config.REDIS_URL, log);
+  const state = connectRedis(config.REDIS_URL, log, 'state');
+  await state.ping();
+  return {
+    kind: 'redis',
+    pubsub,
+    connections: new RedisConnectionRegistry(state),
+    typingRegistry: new RedisTypingRegistry(state),
+    ping: async () => {
+      await state.ping();
+    },
+    close: async () => {
+      await pubsub.close();
+      await state.quit().catch(() => {});
+    },
+  };
+}

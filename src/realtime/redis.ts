@@ -1,0 +1,99 @@
+// Registries shared by every instance through Redis. Connections and typists are sorted-set
+// members scored by their expiry time (ms): whatever a crashed instance left behind lapses,
+// and the sweep of any surviving instance reports it, exactly once (ZREM decides).
+import type { Redis } from 'ioredis';
+import type { ConnectionRegistry, TypingRegistry } from './registries.js';
+
+const PREFIX = 'chat:';
+const typingKey = (channelId: string) => `${PREFIX}typing:${channelId}`;
+const connsKey = (userId: string) => `${PREFIX}presence:conns:${userId}`;
+const ONLINE_KEY = `${PREFIX}presence:online`;
+const SWEEP_BATCH = 200;
+
+// KEYS: conns, online. ARGV: connectionId, expiresAt, now, userId
+const CONNECT = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+local before = redis.call('ZCARD', KEYS[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], 'GT', ARGV[2], ARGV[4])
+return before == 0 and 1 or 0`;
+
+// KEYS: conns, online. ARGV: connectionId, now, userId
+const DISCONNECT = `
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+if redis.call('ZCARD', KEYS[1]) > 0 then return 0 end
+return redis.call('ZREM', KEYS[2], ARGV[3])`;
+
+// KEYS: conns, online. ARGV: now, userId
+const SWEEP_ONE = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) > 0 then return 0 end
+local score = redis.call('ZSCORE', KEYS[2], ARGV[2])
+if score and tonumber(score) > tonumber(ARGV[1]) then return 0 end
+return redis.call('ZREM', KEYS[2], ARGV[2])`;
+
+// KEYS: typing. ARGV: userId, now. 1 when the user was typing and had not expired yet.
+const STOP_TYPING = `
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[1], ARGV[1])
+if score and tonumber(score) > tonumber(ARGV[2]) then return 1 end
+return 0`;
+
+export class RedisTypingRegistry implements TypingRegistry {
+  constructor(private readonly redis: Redis) {}
+
+  async start(channelId: string, userId: string, expiresAt: number) {
+    await this.redis.multi().zadd(typingKey(channelId), expiresAt, userId).pexpireat(typingKey(channelId), expiresAt).exec();
+  }
+
+  async stop(channelId: string, userId: string) {
+    return (await this.redis.eval(STOP_TYPING, 1, typingKey(channelId), userId, Date.now())) === 1;
+  }
+
+  async typingIn(channelId: string) {
+    return this.redis.zrangebyscore(typingKey(channelId), `(${Date.now()}`, '+inf');
+  }
+}
+
+export class RedisConnectionRegistry implements ConnectionRegistry {
+  constructor(private readonly redis: Redis) {}
+
+  async connect(userId: string, connectionId: string, expiresAt: number) {
+    const result = await this.redis.eval(CONNECT, 2, connsKey(userId), ONLINE_KEY, connectionId, expiresAt, Date.now(), userId);
+    return result === 1;
+  }
+
+  async disconnect(userId: string, connectionId: string) {
+    const result = await this.redis.eval(DISCONNECT, 2, connsKey(userId), ONLINE_KEY, connectionId, Date.now(), userId);
+    return result === 1;
+  }
+
+  async heartbeat(connections: { userId: string; connectionId: string }[], expiresAt: number) {
+    if (connections.length === 0) return;
+    const batch = this.redis.pipeline();
+    for (const { userId, connectionId } of connections) {
+      batch.zadd(connsKey(userId), 'XX', expiresAt, connectionId);
+      batch.pexpireat(connsKey(userId), expiresAt);
+      batch.zadd(ONLINE_KEY, 'GT', expiresAt, userId);
+    }
+    await batch.exec();
+  }
+
+  async sweep(now: number) {
+    const candidates = await this.redis.zrangebyscore(ONLINE_KEY, '-inf', now, 'LIMIT', 0, SWEEP_BATCH);
+    const gone: string[] = [];
+    for (const userId of candidates) {
+      if ((await this.redis.eval(SWEEP_ONE, 2, connsKey(userId), ONLINE_KEY, now, userId)) === 1) gone.push(userId);
+    }
+    return gone;
+  }
+
+  async onlineAmong(userIds: string[]) {
+    if (userIds.length === 0) return new Set<string>();
+    const scores = await this.redis.zmscore(ONLINE_KEY, ...userIds);
+    const now = Date.now();
+    return new Set(userIds.filter((_, i) => scores[i] != null && Number(scores[i]) > now));
+  }
+}
