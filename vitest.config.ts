@@ -1,8 +1,20 @@
+import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
 
+const require = createRequire(import.meta.url);
+
 export default defineConfig({
+  resolve: {
+    // One graphql-js for everyone, the one Node loads in production. Left alone, Vite resolves
+    // `graphql` in src/ to its ESM build (index.mjs) while graphql-yoga and graphql-armor, run
+    // by Node, load the CommonJS build: two GraphQLError classes, so `instanceof GraphQLError`
+    // fails in src/http/errors.ts and a syntax error came back as INTERNAL_SERVER_ERROR.
+    alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
+  },
   test: {
     include: ['test/**/*.test.ts'],
+    // Several instances need servers they can share: only with real PostgreSQL and Redis.
+    exclude: process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL ? [] : ['test/realtime/cluster.test.ts'],
     // Every test file boots its own server on its own database: files run in parallel.
     pool: 'forks',
     testTimeout: 30_000,
