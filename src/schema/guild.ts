@@ -2,6 +2,7 @@ import { builder } from './builder.js';
 import { Channel } from './channel.js';
 import { pageArgs, toConnection } from './connections.js';
 import { connectionFields } from './pageInfo.js';
+import { Permission, Role } from './role.js';
 import { User } from './user.js';
 
 export const Guild = builder.prismaNode('Guild', {
@@ -26,6 +27,16 @@ export const Guild = builder.prismaNode('Guild', {
       },
       MemberConnection,
     ),
+    roles: t.field({
+      type: [Role],
+      description: 'Highest first. Empty for a viewer who is not a member.',
+      resolve: (guild, _args, ctx) => ctx.services.roles.list(ctx.actor, guild.id),
+    }),
+    viewerPermissions: t.field({
+      type: [Permission],
+      description: 'What the viewer may do here, to grey out what they may not.',
+      resolve: (guild, _args, ctx) => ctx.services.roles.viewerPermissions(ctx.actor, guild.id),
+    }),
     onlineMembers: t.field({
       type: [User],
       description: 'Members with a live connection on any server instance.',
@@ -40,6 +51,11 @@ export const Member = builder.prismaObject('Member', {
     guild: t.relation('guild'),
     nickname: t.exposeString('nickname', { nullable: true }),
     joinedAt: t.expose('joinedAt', { type: 'DateTime' }),
+    roles: t.field({
+      type: [Role],
+      description: 'Highest first, without @everyone.',
+      resolve: (member, _args, ctx) => ctx.services.roles.memberRoles(member.id),
+    }),
   }),
 });
 

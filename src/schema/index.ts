@@ -6,6 +6,7 @@ import './guild.js';
 import './channel.js';
 import './message.js';
 import './auth.js';
+import './role.js';
 import './realtime.js';
 import '../resolvers/node.js';
 import '../resolvers/auth.js';
@@ -14,6 +15,7 @@ import '../resolvers/guilds.js';
 import '../resolvers/channels.js';
 import '../resolvers/messages.js';
 import '../resolvers/presence.js';
+import '../resolvers/management.js';
 import '../resolvers/subscriptions.js';
 import { builder } from './builder.js';
 

@@ -10,6 +10,8 @@ export interface Membership {
   guildId: string;
   isOwner: boolean;
   permissions: bigint;
+  /** position of the member's highest role (0 = only @everyone; the owner outranks all) */
+  topPosition: number;
 }
 
 export class Actor {
@@ -57,7 +59,7 @@ export class Actor {
         id: true,
         guildId: true,
         guild: { select: { ownerId: true, roles: { where: { isDefault: true }, select: { permissions: true } } } },
-        roles: { select: { role: { select: { permissions: true } } } },
+        roles: { select: { role: { select: { permissions: true, position: true } } } },
       },
     });
     const byGuild = new Map(
@@ -68,7 +70,8 @@ export class Actor {
           everyone: m.guild.roles[0]?.permissions ?? 0n,
           roles: m.roles.map((r) => r.role.permissions),
         });
-        return [m.guildId, { memberId: m.id, guildId: m.guildId, isOwner, permissions }] as const;
+        const topPosition = isOwner ? Number.POSITIVE_INFINITY : Math.max(0, ...m.roles.map((r) => r.role.position));
+        return [m.guildId, { memberId: m.id, guildId: m.guildId, isOwner, permissions, topPosition }] as const;
       }),
     );
     return guildIds.map((id) => byGuild.get(id) ?? null);

@@ -2,6 +2,7 @@ import type { Db } from '../db/client.js';
 import type { PubSub } from '../pubsub/topics.js';
 import type { Access } from './access.js';
 import type { Actor } from './actor.js';
+import { badInput } from './errors.js';
 import { newId } from './ids.js';
 import { check, checkOptional, rules } from './validation.js';
 
@@ -12,6 +13,12 @@ export interface CreateChannelInput {
   name: string;
   type?: ChannelKind | null;
   topic?: string | null;
+}
+
+export interface UpdateChannelInput {
+  name?: string | null;
+  topic?: string | null;
+  position?: number | null;
 }
 
 export class ChannelService {
@@ -45,6 +52,34 @@ export class ChannelService {
     });
     await this.pubsub.publish('guildEvent', channel.guildId, { kind: 'CHANNEL_CREATED', guildId: channel.guildId, channelId: channel.id });
     return channel;
+  }
+
+  /** Renames, re-topics or moves a channel; moving renumbers the guild's channels 0..n-1. */
+  async update(actor: Actor, channelId: string, input: UpdateChannelInput) {
+    const channel = await this.access.requireChannel(actor, channelId);
+    await this.access.requirePermission(actor, channel.guildId, 'MANAGE_CHANNELS');
+    const data = {
+      ...(input.name != null ? { name: check(rules.channelName, input.name, 'name') } : {}),
+      ...(input.topic !== undefined ? { topic: checkOptional(rules.topic, input.topic, 'topic') || null } : {}),
+    };
+    if (input.position != null) {
+      if (!Number.isInteger(input.position) || input.position < 0) {
+        throw badInput('Position must be a whole number from 0.', 'position');
+      }
+      const siblings = await this.db.channel.findMany({
+        where: { guildId: channel.guildId, id: { not: channelId } },
+        orderBy: [{ position: 'asc' }, { id: 'asc' }],
+        select: { id: true },
+      });
+      const order = siblings.map((c) => c.id);
+      order.splice(Math.min(input.position, order.length), 0, channelId);
+      await this.db.$transaction(
+        order.map((id, position) => this.db.channel.update({ where: { id }, data: { position } })),
+      );
+    }
+    const updated = await this.db.channel.update({ where: { id: channelId }, data });
+    await this.pubsub.publish('guildEvent', channel.guildId, { kind: 'CHANNEL_UPDATED', guildId: channel.guildId, channelId });
+    return updated;
   }
 
   async delete(actor: Actor, channelId: string): Promise<string> {

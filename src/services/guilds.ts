@@ -15,6 +15,12 @@ export interface CreateGuildInput {
   isPublic?: boolean | null;
 }
 
+export interface UpdateGuildInput {
+  name?: string | null;
+  description?: string | null;
+  isPublic?: boolean | null;
+}
+
 const MAX_INVITE_USES = 10_000;
 const MAX_INVITE_AGE_SECONDS = 30 * 24 * 3600;
 
@@ -77,6 +83,53 @@ export class GuildService {
     await this.pubsub.publish('guildEvent', guildId, { kind: 'GUILD_DELETED', guildId });
     await Promise.all(memberIds.map((userId) => this.pubsub.publish('userEvent', userId, { kind: 'ACCESS_REVOKED', guildId })));
     return guildId;
+  }
+
+  async update(actor: Actor, guildId: string, input: UpdateGuildInput) {
+    await this.access.requirePermission(actor, guildId, 'MANAGE_GUILD');
+    const data = {
+      ...(input.name != null ? { name: check(rules.guildName, input.name, 'name') } : {}),
+      ...(input.description !== undefined
+        ? { description: checkOptional(rules.description, input.description, 'description') || null }
+        : {}),
+      ...(input.isPublic != null ? { isPublic: input.isPublic } : {}),
+    };
+    const guild = await this.db.guild.update({ where: { id: guildId }, data });
+    await this.pubsub.publish('guildEvent', guildId, { kind: 'GUILD_UPDATED', guildId });
+    return guild;
+  }
+
+  /** The owner hands the guild to another member and stays a member. */
+  async transferOwnership(actor: Actor, guildId: string, userId: string) {
+    const membership = await this.access.requireMember(actor, guildId);
+    if (!membership.isOwner) throw forbidden('Only the owner can transfer ownership.');
+    const target = await this.db.member.findUnique({ where: { guildId_userId: { guildId, userId } }, select: { id: true } });
+    if (!target) throw notFound('Member');
+    const guild = await this.db.guild.update({ where: { id: guildId }, data: { ownerId: userId } });
+    actor.forgetMemberships(guildId);
+    await this.pubsub.publish('guildEvent', guildId, { kind: 'GUILD_UPDATED', guildId });
+    return guild;
+  }
+
+  async joinPublic(actor: Actor, guildId: string) {
+    const userId = actor.requireUser();
+    const guild = await this.db.guild.findUnique({ where: { id: guildId } });
+    if (!guild || !(await this.access.canSeeGuild(actor, guild))) throw notFound('Guild');
+    if (await actor.membership(guildId)) return guild;
+    if (!guild.isPublic) throw notFound('Guild');
+    await this.assertNotBanned(guildId, userId);
+    return this.addMember(actor, guildId, userId);
+  }
+
+  /** A manager adds someone directly (a chat whose owner picks its members). */
+  async addMemberDirectly(actor: Actor, guildId: string, userId: string) {
+    await this.access.requirePermission(actor, guildId, 'MANAGE_GUILD');
+    const user = await this.db.user.findUnique({ where: { id: userId }, select: { id: true } });
+    if (!user) throw notFound('User');
+    const ban = await this.db.ban.findUnique({ where: { guildId_userId: { guildId, userId } }, select: { userId: true } });
+    if (ban) throw forbidden('That user is banned from this guild; unban them first.');
+    await this.addMember(actor, guildId, userId);
+    return this.db.member.findUniqueOrThrow({ where: { guildId_userId: { guildId, userId } } });
   }
 
   async createInvite(actor: Actor, guildId: string, maxUses?: number | null, expiresInSeconds?: number | null) {
@@ -148,7 +201,7 @@ export class GuildService {
   }
 
   /** Adds userId to the guild (idempotent) and announces it. */
-  protected async addMember(actor: Actor, guildId: string, userId: string) {
+  private async addMember(actor: Actor, guildId: string, userId: string) {
     await this.db.member.upsert({
       where: { guildId_userId: { guildId, userId } },
       create: { id: newId(), guildId, userId },
@@ -160,7 +213,7 @@ export class GuildService {
   }
 
   /** Removes a member and cuts their open subscriptions to the guild. */
-  protected async removeMember(guildId: string, userId: string, reason: 'LEFT' | 'KICKED' | 'BANNED' | 'REMOVED') {
+  async removeMember(guildId: string, userId: string, reason: 'LEFT' | 'KICKED' | 'BANNED' | 'REMOVED') {
     await this.db.member.deleteMany({ where: { guildId, userId } });
     await this.pubsub.publish('userEvent', userId, { kind: 'ACCESS_REVOKED', guildId });
     await this.pubsub.publish('guildEvent', guildId, { kind: 'MEMBER_LEFT', guildId, userId, reason });

@@ -8,6 +8,8 @@ import { AuthService } from './auth.js';
 import { ChannelService } from './channels.js';
 import { GuildService } from './guilds.js';
 import { MessageService } from './messages.js';
+import { ModerationService } from './moderation.js';
+import { RoleService } from './roles.js';
 import type { ConnectionRegistry, TypingRegistry } from '../realtime/registries.js';
 import { PresenceService } from './presence.js';
 import { ReadStateService } from './readStates.js';
@@ -29,6 +31,8 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
   const access = new Access(db);
   const readStates = new ReadStateService(db, access);
   const typing = new TypingService(db, access, pubsub, typingRegistry, config.TYPING_TTL_MS);
+  const guilds = new GuildService(db, access, pubsub);
+  const roles = new RoleService(db, access);
   const signer = new TokenSigner(config.JWT_SECRET, config.ACCESS_TOKEN_TTL_SECONDS);
   return {
     auth: new AuthService(db, signer, {
@@ -36,7 +40,9 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
       argon2MemoryKib: config.ARGON2_MEMORY_KIB,
     }),
     users: new UserService(db),
-    guilds: new GuildService(db, access, pubsub),
+    guilds,
+    roles,
+    moderation: new ModerationService(db, access, guilds, roles),
     channels: new ChannelService(db, access, pubsub),
     messages: new MessageService(db, access, pubsub, typing, readStates),
     readStates,
