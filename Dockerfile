@@ -1,0 +1,30 @@
+# The API as one container: `docker compose up` runs two of them behind deploy/nginx.conf.
+FROM node:22-slim
+
+WORKDIR /app
+
+# Dependencies first, for the layer cache. npm ci runs the project's postinstall
+# (scripts/generate.mjs -> prisma generate), which needs the Prisma schema and config.
+COPY package.json package-lock.json prisma.config.ts ./
+COPY scripts ./scripts
+COPY prisma ./prisma
+RUN npm ci --no-audit --no-fund && npm cache clean --force
+
+COPY tsconfig.json tsconfig.build.json schema.graphql ./
+COPY src ./src
+
+# Fails the image build on a type error in the service's sources.
+RUN npx tsc -p tsconfig.build.json --noEmit
+
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=4000
+EXPOSE 4000
+RUN mkdir -p /app/data/uploads && chown -R node:node /app/data
+USER node
+
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+  CMD node -e "fetch('http://127.0.0.1:4000/health/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
+
+# npm start = tsx src/index.ts; SIGTERM reaches node through npm for a graceful shutdown.
+CMD ["npm", "start"]

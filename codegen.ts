@@ -1,0 +1,40 @@
+// GraphQL Code Generator for API consumers: `npm run codegen` turns the operations in
+// examples/**/*.graphql into typed document nodes (TypedDocumentNode) in examples/generated/,
+// checked against the server's printed schema (schema.graphql, see `npm run schema:print`).
+// A frontend copies this file, points `documents` at its own operations and `generates` at its
+// source tree, and passes the generated documents to any TypedDocumentNode-aware client
+// (urql, Apollo Client, graphql-request, graphql-ws).
+//
+// Note on devDependencies: @graphql-tools/wrap and @graphql-tools/delegate are pinned because
+// the newest @graphql-tools/delegate asks for an @graphql-tools/batch-execute that the registry
+// this project installs from does not have; the pins keep `npm install` resolvable.
+import type { CodegenConfig } from '@graphql-codegen/cli';
+
+const config: CodegenConfig = {
+  schema: './schema.graphql',
+  documents: ['examples/**/*.graphql'],
+  // An empty documents glob is a mistake, not a success.
+  ignoreNoDocuments: false,
+  generates: {
+    'examples/generated/': {
+      preset: 'client',
+      presetConfig: {
+        // Plain types for every operation; no fragment masking helpers in the examples.
+        fragmentMasking: false,
+      },
+      config: {
+        // Custom scalars as they travel over JSON.
+        scalars: {
+          DateTime: { input: 'string', output: 'string' },
+          File: { input: 'File', output: 'never' },
+        },
+        enumsAsTypes: true,
+        useTypeImports: true,
+        avoidOptionals: { field: true, inputValue: false, object: true, defaultValue: false },
+        strictScalars: true,
+      },
+    },
+  },
+};
+
+export default config;
