@@ -39,6 +39,19 @@ builder.mutationFields((t) => ({
     resolve: (_root, { id, content }, ctx) =>
       ctx.services.messages.edit(ctx.actor, parseGlobalId(id, 'Message'), content),
   }),
+  addReaction: t.field({
+    type: Message,
+    description: 'Needs ADD_REACTIONS; reacting twice with one emoji counts once.',
+    args: { messageId: t.arg.id({ required: true }), emoji: t.arg.string({ required: true }) },
+    resolve: (_root, args, ctx) =>
+      ctx.services.reactions.add(ctx.actor, parseGlobalId(args.messageId, 'Message', 'messageId'), args.emoji),
+  }),
+  removeReaction: t.field({
+    type: Message,
+    args: { messageId: t.arg.id({ required: true }), emoji: t.arg.string({ required: true }) },
+    resolve: (_root, args, ctx) =>
+      ctx.services.reactions.remove(ctx.actor, parseGlobalId(args.messageId, 'Message', 'messageId'), args.emoji),
+  }),
   deleteMessage: t.id({
     description: 'The author, or a member with MANAGE_MESSAGES.',
     args: { id: t.arg.id({ required: true }) },

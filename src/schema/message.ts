@@ -22,6 +22,11 @@ export const Message = builder.prismaNode('Message', {
     editedAt: t.expose('editedAt', { type: 'DateTime', nullable: true }),
     replyTo: t.relation('replyTo', { nullable: true }),
     attachments: t.relation('attachments'),
+    reactions: t.field({
+      type: [ReactionGroup],
+      description: 'One group per emoji, in order of first use.',
+      resolve: (message, _args, ctx) => ctx.services.reactions.groups(ctx.actor, message.id),
+    }),
     mentions: t.field({
       type: [User],
       select: { mentions: { select: { user: true } } },
@@ -29,6 +34,16 @@ export const Message = builder.prismaNode('Message', {
     }),
   }),
 });
+
+export const ReactionGroup = builder
+  .objectRef<{ emoji: string; count: number; viewerReacted: boolean }>('ReactionGroup')
+  .implement({
+    fields: (t) => ({
+      emoji: t.exposeString('emoji'),
+      count: t.exposeInt('count'),
+      viewerReacted: t.exposeBoolean('viewerReacted'),
+    }),
+  });
 
 export const DeletedMessage = builder.objectRef<{ id: string; channelId: string }>('DeletedMessage').implement({
   fields: (t) => ({

@@ -9,6 +9,7 @@ import { ChannelService } from './channels.js';
 import { GuildService } from './guilds.js';
 import { MessageService } from './messages.js';
 import { ModerationService } from './moderation.js';
+import { ReactionService } from './reactions.js';
 import { RoleService } from './roles.js';
 import type { ConnectionRegistry, TypingRegistry } from '../realtime/registries.js';
 import { PresenceService } from './presence.js';
@@ -33,6 +34,7 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
   const typing = new TypingService(db, access, pubsub, typingRegistry, config.TYPING_TTL_MS);
   const guilds = new GuildService(db, access, pubsub);
   const roles = new RoleService(db, access);
+  const messages = new MessageService(db, access, pubsub, typing, readStates);
   const signer = new TokenSigner(config.JWT_SECRET, config.ACCESS_TOKEN_TTL_SECONDS);
   return {
     auth: new AuthService(db, signer, {
@@ -44,7 +46,8 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
     roles,
     moderation: new ModerationService(db, access, guilds, roles),
     channels: new ChannelService(db, access, pubsub),
-    messages: new MessageService(db, access, pubsub, typing, readStates),
+    messages,
+    reactions: new ReactionService(db, access, pubsub, messages),
     readStates,
     presence: new PresenceService(db, pubsub, connections, config.PRESENCE_TTL_MS, onError),
     typing,

@@ -5,7 +5,7 @@ import type { MessageSnapshot, PubSub } from '../pubsub/topics.js';
 import type { Access } from './access.js';
 import type { Actor } from './actor.js';
 import { badInput, forbidden, notFound } from './errors.js';
-import { newId } from './ids.js';
+import { isId, newId } from './ids.js';
 import { type PageArgs, finishPage, planPage } from './pagination.js';
 import { Permission, has } from './permissions.js';
 import type { ReadStateService } from './readStates.js';
@@ -19,6 +19,15 @@ export interface SendMessageInput {
   attachmentIds?: readonly string[] | null;
 }
 
+const MENTION_RE = /<@([A-Za-z0-9+/=_-]{10,80})>/g;
+const MAX_MENTIONS = 50;
+
+/** The user id inside a `User:<id>` global id, or null. */
+function decodeUserId(token: string): string | null {
+  const [type, id] = Buffer.from(token, 'base64').toString('utf8').split(':');
+  return type === 'User' && id && isId(id) ? id : null;
+}
+
 /** What a published message event carries, so subscribers never query per event. */
 const snapshotInclude = {
   author: { select: { id: true, username: true, displayName: true, createdAt: true } },
@@ -30,6 +39,12 @@ const snapshotInclude = {
 type MessageWithSnapshot = Prisma.MessageGetPayload<{ include: typeof snapshotInclude }>;
 
 export function toSnapshot(m: MessageWithSnapshot): MessageSnapshot {
+  return snapshotOf(m);
+}
+/** What a query must include for toSnapshot. */
+toSnapshot.include = snapshotInclude;
+
+function snapshotOf(m: MessageWithSnapshot): MessageSnapshot {
   return {
     id: m.id,
     channelId: m.channelId,
@@ -104,14 +119,50 @@ export class MessageService {
         throw badInput('A reply must point to a message of the same channel.', 'replyToId');
       }
     }
+    const mentionIds = await this.mentionedMembers(channel.guildId, content, authorId);
     const message = await this.db.message.create({
-      data: { id: newId(), channelId: channel.id, authorId, content, replyToId: input.replyToId ?? null },
+      data: {
+        id: newId(),
+        channelId: channel.id,
+        authorId,
+        content,
+        replyToId: input.replyToId ?? null,
+        mentions: { createMany: { data: mentionIds.map((userId) => ({ userId })) } },
+      },
       include: snapshotInclude,
     });
     await this.pubsub.publish('messageAdded', channel.id, toSnapshot(message));
+    await Promise.all(
+      mentionIds.map((userId) =>
+        this.pubsub.publish('userEvent', userId, {
+          kind: 'MENTIONED',
+          messageId: message.id,
+          channelId: channel.id,
+          guildId: channel.guildId,
+        }),
+      ),
+    );
     // Sending ends the sender's typing indicator and marks the channel read up to here.
     await Promise.all([this.typing.clear(channel.id, authorId), this.readStates.advance(authorId, channel.id, message.id)]);
     return message;
+  }
+
+  /**
+   * Users mentioned as `<@id>` (a user's global id or raw id) who belong to the guild,
+   * without the author. Mentions of anyone else stay plain text.
+   */
+  private async mentionedMembers(guildId: string, content: string, authorId: string): Promise<string[]> {
+    const ids = new Set<string>();
+    for (const [, token] of content.matchAll(MENTION_RE)) {
+      const decoded = isId(token!) ? token! : decodeUserId(token!);
+      if (decoded && decoded !== authorId) ids.add(decoded);
+    }
+    if (ids.size === 0) return [];
+    const members = await this.db.member.findMany({
+      where: { guildId, userId: { in: [...ids].slice(0, MAX_MENTIONS) } },
+      select: { userId: true },
+    });
+    return members.map((m) => m.userId);
   }
 
   async edit(actor: Actor, messageId: string, rawContent: string) {
