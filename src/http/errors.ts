@@ -39,17 +39,17 @@ export function createErrorMasker(log: Logger) {
       });
     }
     const code = graphQLError?.extensions?.code;
-    if (graphQLError && !graphQLError.originalError && (typeof code !== 'string' || KEPT_CODES.has(code))) {
-      // GraphQL's own validation, parse and argument coercion errors: the client's fault.
-      return code
-        ? graphQLError
-        : createGraphQLError(graphQLError.message, {
-            nodes: graphQLError.nodes,
-            path: graphQLError.path,
-            extensions: { ...graphQLError.extensions, code: 'BAD_USER_INPUT' },
-          });
-    }
     if (typeof code === 'string' && KEPT_CODES.has(code)) return graphQLError as GraphQLError;
+    const cause = graphQLError?.originalError;
+    if (graphQLError && !graphQLError.path && (!cause || cause instanceof GraphQLError)) {
+      // No path and no foreign cause: the request failed before execution (syntax,
+      // validation, variable coercion). That is the client's mistake, about their document;
+      // a crash while building the context has a foreign cause and stays masked.
+      return createGraphQLError(graphQLError.message, {
+        nodes: graphQLError.nodes,
+        extensions: { ...graphQLError.extensions, code: typeof code === 'string' ? code : 'BAD_USER_INPUT' },
+      });
+    }
     log.error({ err: graphQLError?.originalError ?? error, path: graphQLError?.path }, 'unexpected error');
     return createGraphQLError(message, {
       nodes: graphQLError?.nodes,
