@@ -15,6 +15,8 @@ const config: CodegenConfig = {
   documents: ['examples/**/*.graphql'],
   // An empty documents glob is a mistake, not a success.
   ignoreNoDocuments: false,
+  // Generated files import each other as './graphql.js': valid ESM under NodeNext and bundlers.
+  importExtension: '.js',
   generates: {
     'examples/generated/': {
       preset: 'client',
