@@ -14,6 +14,7 @@ import type { GraphQLContext } from './context.js';
 import { type Database, openDatabase } from './db/client.js';
 import { migrateDatabase } from './db/migrate.js';
 import { createErrorMasker } from './http/errors.js';
+import { createUploadRoutes } from './http/uploads.js';
 import { type Logger, createLogger } from './logger.js';
 import type { PubSub } from './pubsub/topics.js';
 import { createRealtimeBackend } from './realtime/index.js';
@@ -55,6 +56,7 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
     onError: (err) => log.warn({ err }, 'presence heartbeat failed'),
   });
   services.presence.start();
+  const uploads = createUploadRoutes({ attachments: services.attachments, auth: services.auth, log });
 
   const yoga = createYoga<{ connectionParams?: Record<string, unknown> }, GraphQLContext>({
     schema,
@@ -63,6 +65,7 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
     landingPage: false,
     logging: log,
     maskedErrors: { maskError: createErrorMasker(log) },
+    maxRequestBodySize: uploads.graphqlMaxRequestBytes,
     context: async ({ request, connectionParams }) => {
       const authorization = connectionParams
         ? (connectionParams.authorization as string | undefined)
@@ -86,6 +89,7 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
         blockFieldSuggestion: { enabled: config.NODE_ENV === 'production' },
       }),
       usePrometheus({ endpoint: '/metrics', registry: metricsRegistry, metrics: { graphql_yoga_http_duration: true } }),
+      uploads.yogaPlugin,
     ],
   });
 
@@ -109,6 +113,7 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
 
   const httpServer = createServer((req, res) => {
     handleHealth(req, res)
+      .then((handled) => handled || uploads.handle(req, res))
       .then((handled) => (handled ? undefined : yoga.requestListener(req, res)))
       .catch((err) => {
         log.error({ err }, 'request failed');

@@ -17,6 +17,7 @@ import '../resolvers/messages.js';
 import '../resolvers/presence.js';
 import '../resolvers/management.js';
 import '../resolvers/subscriptions.js';
+import '../resolvers/attachments.js';
 import { builder } from './builder.js';
 
 export const schema = builder.toSchema();

@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import type { PubSub } from '../pubsub/topics.js';
 import { Access } from './access.js';
+import { AttachmentService } from './attachments.js';
 import { AuthService } from './auth.js';
 import { ChannelService } from './channels.js';
 import { GuildService } from './guilds.js';
@@ -52,6 +53,11 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
     presence: new PresenceService(db, pubsub, connections, config.PRESENCE_TTL_MS, onError),
     typing,
     realtime: new RealtimeService(db, access, pubsub),
+    attachments: new AttachmentService(db, {
+      uploadDir: config.UPLOAD_DIR,
+      maxBytes: config.MAX_UPLOAD_BYTES,
+      maxFiles: config.MAX_UPLOAD_FILES,
+    }),
   };
 }
 
