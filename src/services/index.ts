@@ -35,7 +35,12 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
   const typing = new TypingService(db, access, pubsub, typingRegistry, config.TYPING_TTL_MS);
   const guilds = new GuildService(db, access, pubsub);
   const roles = new RoleService(db, access);
-  const messages = new MessageService(db, access, pubsub, typing, readStates);
+  const attachments = new AttachmentService(db, {
+    uploadDir: config.UPLOAD_DIR,
+    maxBytes: config.MAX_UPLOAD_BYTES,
+    maxFiles: config.MAX_UPLOAD_FILES,
+  });
+  const messages = new MessageService(db, access, pubsub, typing, readStates, attachments);
   const signer = new TokenSigner(config.JWT_SECRET, config.ACCESS_TOKEN_TTL_SECONDS);
   return {
     auth: new AuthService(db, signer, {
@@ -53,11 +58,7 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
     presence: new PresenceService(db, pubsub, connections, config.PRESENCE_TTL_MS, onError),
     typing,
     realtime: new RealtimeService(db, access, pubsub),
-    attachments: new AttachmentService(db, {
-      uploadDir: config.UPLOAD_DIR,
-      maxBytes: config.MAX_UPLOAD_BYTES,
-      maxFiles: config.MAX_UPLOAD_FILES,
-    }),
+    attachments,
   };
 }
 

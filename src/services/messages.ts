@@ -8,6 +8,7 @@ import { badInput, forbidden, notFound } from './errors.js';
 import { isId, newId } from './ids.js';
 import { type PageArgs, finishPage, planPage } from './pagination.js';
 import { Permission, has } from './permissions.js';
+import type { AttachmentService } from './attachments.js';
 import type { ReadStateService } from './readStates.js';
 import type { TypingService } from './typing.js';
 import { check, rules } from './validation.js';
@@ -67,6 +68,7 @@ export class MessageService {
     private readonly pubsub: PubSub,
     private readonly typing: TypingService,
     private readonly readStates: ReadStateService,
+    private readonly attachments: AttachmentService,
   ) {}
 
   async get(actor: Actor, messageId: string) {
@@ -119,18 +121,28 @@ export class MessageService {
         throw badInput('A reply must point to a message of the same channel.', 'replyToId');
       }
     }
+    const attachmentIds = input.attachmentIds ?? [];
+    if (attachmentIds.length) {
+      await this.access.requirePermission(actor, channel.guildId, 'ATTACH_FILES', 'Channel');
+      await this.attachments.assertClaimable(authorId, attachmentIds);
+    }
     const mentionIds = await this.mentionedMembers(channel.guildId, content, authorId);
-    const message = await this.db.message.create({
-      data: {
-        id: newId(),
-        channelId: channel.id,
-        authorId,
-        content,
-        replyToId: input.replyToId ?? null,
-        mentions: { createMany: { data: mentionIds.map((userId) => ({ userId })) } },
-      },
-      include: snapshotInclude,
+    const messageId = newId();
+    // The message and its attachments commit together: a refused claim leaves no message.
+    await this.db.$transaction(async (tx) => {
+      await tx.message.create({
+        data: {
+          id: messageId,
+          channelId: channel.id,
+          authorId,
+          content,
+          replyToId: input.replyToId ?? null,
+          mentions: { createMany: { data: mentionIds.map((userId) => ({ userId })) } },
+        },
+      });
+      if (attachmentIds.length) await this.attachments.claimForMessage(authorId, attachmentIds, messageId, tx);
     });
+    const message = await this.db.message.findUniqueOrThrow({ where: { id: messageId }, include: snapshotInclude });
     await this.pubsub.publish('messageAdded', channel.id, toSnapshot(message));
     await Promise.all(
       mentionIds.map((userId) =>

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestServer, startTestServer } from '../support/app.js';
-import { type Client, signUp } from '../support/client.js';
+import { type Client, createGuild, signUp } from '../support/client.js';
 
 const MAX_BYTES = 65_536;
 const MAX_FILES = 3;
@@ -124,5 +124,33 @@ describe('uploadAttachments', () => {
   it('keeps ordinary JSON requests working alongside the upload limits', async () => {
     const res = await user.ok<{ viewer: { id: string } }>('{ viewer { id } }');
     expect(res.viewer.id).toBe(user.userId);
+  });
+});
+
+describe('sending a message with attachments', () => {
+  it('attaches only the sender’s own unattached uploads, all or nothing', async () => {
+    const sender = await signUp(server.graphqlUrl);
+    const other = await signUp(server.graphqlUrl);
+    const { generalId } = await createGuild(sender, 'Files');
+    const upload = async (who: Client, name: string) =>
+      (await uploadViaGraphQL([new File([name], name, { type: 'text/plain' })], who.token!)).body.data.uploadAttachments[0];
+    const mine = await upload(sender, 'mine.txt');
+    const theirs = await upload(other, 'theirs.txt');
+    const SEND = `mutation($input: SendMessageInput!) { sendMessage(input: $input) { id attachments { id fileName url } } }`;
+
+    const refused = await sender.fails('BAD_USER_INPUT', SEND, {
+      input: { channelId: generalId, content: 'not yours', attachmentIds: [mine.id, theirs.id] },
+    });
+    expect(refused.extensions?.field).toBe('attachmentIds');
+    const { channel } = await sender.ok<{ channel: any }>(`query($c: ID!) { channel(id: $c) { messages { totalCount } } }`, {
+      c: generalId,
+    });
+    expect(channel.messages.totalCount).toBe(0);
+
+    const { sendMessage } = await sender.ok<{ sendMessage: any }>(SEND, {
+      input: { channelId: generalId, content: 'here', attachmentIds: [mine.id] },
+    });
+    expect(sendMessage.attachments).toEqual([{ id: mine.id, fileName: 'mine.txt', url: mine.url }]);
+    await sender.fails('BAD_USER_INPUT', SEND, { input: { channelId: generalId, content: 'again', attachmentIds: [mine.id] } });
   });
 });
