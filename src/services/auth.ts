@@ -76,7 +76,8 @@ export class AuthService {
 
   async login(login: string, password: string): Promise<AuthResult> {
     const key = String(login ?? '').trim().toLowerCase();
-    const user = key
+    // a NUL can be in no stored name, and PostgreSQL cannot compare it: nobody has it
+    const user = key && !key.includes('\u0000')
       ? await this.db.user.findFirst({
           where: key.includes('@') ? { email: key } : { usernameKey: key },
           select: { id: true, passwordHash: true },

@@ -154,7 +154,8 @@ export class GuildService {
 
   async join(actor: Actor, code: string) {
     const userId = actor.requireUser();
-    const invite = await this.db.invite.findUnique({ where: { code: String(code ?? '').trim() } });
+    const cleanCode = String(code ?? '').trim();
+    const invite = /^[A-Za-z0-9]{1,64}$/.test(cleanCode) ? await this.db.invite.findUnique({ where: { code: cleanCode } }) : null;
     if (!invite) throw notFound('Invite');
     if (await actor.membership(invite.guildId)) return this.db.guild.findUniqueOrThrow({ where: { id: invite.guildId } });
     if (invite.expiresAt && invite.expiresAt <= new Date()) throw badInput('This invite has expired.', 'inviteCode');

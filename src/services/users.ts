@@ -2,6 +2,7 @@ import type { Db } from '../db/client.js';
 import type { Actor } from './actor.js';
 import { notFound } from './errors.js';
 import { type PageArgs, finishPage, planPage } from './pagination.js';
+import { check, rules } from './validation.js';
 
 export class UserService {
   constructor(private readonly db: Db) {}
@@ -28,7 +29,9 @@ export class UserService {
    */
   async search(actor: Actor, search: string | null | undefined, page: PageArgs) {
     const viewerId = actor.requireUser();
-    const term = (search ?? '').trim();
+    const term = check(rules.search, search ?? '', 'search').trim();
+    // LIKE treats _ and % as wildcards; a search means the characters themselves
+    const prefix = term.replace(/[\\%_]/g, '\\$&');
     const where = term
       ? {
           OR: [
@@ -36,8 +39,8 @@ export class UserService {
             {
               ...this.sharesGuildWith(viewerId),
               OR: [
-                { usernameKey: { startsWith: term.toLowerCase() } },
-                { displayName: { startsWith: term, mode: 'insensitive' as const } },
+                { usernameKey: { startsWith: prefix.toLowerCase() } },
+                { displayName: { startsWith: prefix, mode: 'insensitive' as const } },
               ],
             },
           ],

@@ -26,11 +26,14 @@ export const rules = {
   roleName: z.string().trim().min(1, 'Name must be 1 to 100 characters.').max(100, 'Name must be 1 to 100 characters.'),
   emoji: z.string().trim().min(1, 'Emoji must not be empty.').max(64, 'Emoji is too long.'),
   reason: z.string().trim().max(512, 'Reason must be at most 512 characters.'),
+  search: z.string().max(100, 'Search must be at most 100 characters.'),
   pageSize: z.number().int().min(0, 'Page size must not be negative.').max(100, 'Page size must be at most 100.'),
 };
 
 /** Parses value with schema or throws BAD_USER_INPUT naming field. */
 export function check<T>(schema: z.ZodType<T>, value: unknown, field: string): T {
+  // PostgreSQL text cannot hold NUL; refuse it here rather than fail in the database.
+  if (typeof value === 'string' && value.includes('\u0000')) throw badInput(`${field} must not contain a NUL character.`, field);
   const result = schema.safeParse(value);
   if (!result.success) throw badInput(result.error.issues[0]?.message ?? `Invalid ${field}.`, field);
   return result.data;
