@@ -94,7 +94,7 @@ export class AuthService {
   async refresh(refreshToken: string): Promise<AuthResult> {
     const row = await this.db.refreshSession.findUnique({ where: { tokenHash: hashToken(refreshToken) } });
     if (!row) throw unauthenticated('Invalid refresh token.');
-    if (row.revokedAt) throw unauthenticated('This session was signed out.');
+    if (row.revokedAt || (await this.familyRevoked(row.familyId))) throw unauthenticated('This session was signed out.');
     if (row.rotatedAt) {
       await this.revokeFamily(row.familyId);
       throw unauthenticated('Refresh token was already used; the session has been revoked.');
@@ -109,7 +109,13 @@ export class AuthService {
       await this.revokeFamily(row.familyId);
       throw unauthenticated('Refresh token was already used; the session has been revoked.');
     }
-    return this.startSession(row.userId, row.familyId);
+    const result = await this.startSession(row.userId, row.familyId);
+    // A concurrent reuse may have revoked the family while this refresh won its claim.
+    if (await this.familyRevoked(row.familyId)) {
+      await this.revokeFamily(row.familyId);
+      throw unauthenticated('Refresh token was already used; the session has been revoked.');
+    }
+    return result;
   }
 
   /** Revokes the session the refresh token belongs to. Unknown tokens are not an error. */
@@ -132,11 +138,8 @@ export class AuthService {
       const accessToken = bearerToken(authorization);
       if (!accessToken) return new Actor(this.db, null);
       const claims = await this.signer.verify(accessToken);
-      const live = await this.db.refreshSession.findFirst({
-        where: { familyId: claims.sessionId, userId: claims.userId, revokedAt: null },
-        select: { id: true },
-      });
-      if (!live) throw unauthenticated('This session was signed out.');
+      // Revocation is family-wide: one revoked row means the whole session is over.
+      if (await this.familyRevoked(claims.sessionId)) throw unauthenticated('This session was signed out.');
       return new Actor(this.db, claims.userId, claims.sessionId, claims.expiresAt);
     } catch (err) {
       if (err instanceof DomainError) return new Actor(this.db, null, null, null, err);
@@ -161,6 +164,14 @@ export class AuthService {
     });
     const access = await this.signer.sign(userId, familyId);
     return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, userId };
+  }
+
+  private async familyRevoked(familyId: string): Promise<boolean> {
+    const revoked = await this.db.refreshSession.findFirst({
+      where: { familyId, revokedAt: { not: null } },
+      select: { id: true },
+    });
+    return revoked !== null;
   }
 
   private async revokeFamily(familyId: string): Promise<void> {

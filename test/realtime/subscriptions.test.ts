@@ -245,7 +245,8 @@ describe('presence', () => {
 
 describe('connection lifetime', () => {
   it('closes a socket with 4403 when its access token expires', async () => {
-    const shortLived = await startTestServer({ env: { ACCESS_TOKEN_TTL_SECONDS: '1' } });
+    // 2 s: expiry is in whole seconds, so a 1 s token may lapse before the socket connects
+    const shortLived = await startTestServer({ env: { ACCESS_TOKEN_TTL_SECONDS: '2' } });
     try {
       const user = await signUp(shortLived.graphqlUrl);
       const { generalId } = await createGuild(user);
