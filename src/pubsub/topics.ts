@@ -9,6 +9,25 @@ export interface UserSnapshot {
   createdAt: string;
 }
 
+export interface ChannelSnapshot {
+  id: string;
+  guildId: string;
+  name: string;
+  type: 'TEXT' | 'VOICE';
+  topic: string | null;
+  position: number;
+  createdAt: string;
+}
+
+export interface GuildSnapshot {
+  id: string;
+  name: string;
+  description: string | null;
+  isPublic: boolean;
+  ownerId: string;
+  createdAt: string;
+}
+
 export interface AttachmentSnapshot {
   id: string;
   fileName: string;
@@ -46,17 +65,20 @@ export interface PresencePayload {
   status: PresenceStatusName;
 }
 
+export type MemberLeftReason = 'LEFT' | 'KICKED' | 'BANNED';
+
 export type GuildEventPayload =
-  | { kind: 'MEMBER_JOINED'; guildId: string; userId: string }
-  | { kind: 'MEMBER_LEFT'; guildId: string; userId: string; reason: 'LEFT' | 'KICKED' | 'BANNED' | 'REMOVED' }
-  | { kind: 'CHANNEL_CREATED' | 'CHANNEL_UPDATED'; guildId: string; channelId: string }
+  | { kind: 'MEMBER_JOINED'; guildId: string; user: UserSnapshot }
+  | { kind: 'MEMBER_LEFT'; guildId: string; user: UserSnapshot; reason: MemberLeftReason }
+  | { kind: 'CHANNEL_CREATED'; guildId: string; channel: ChannelSnapshot }
+  | { kind: 'CHANNEL_UPDATED'; guildId: string; channel: ChannelSnapshot }
   | { kind: 'CHANNEL_DELETED'; guildId: string; channelId: string }
-  | { kind: 'GUILD_UPDATED'; guildId: string }
+  | { kind: 'GUILD_UPDATED'; guildId: string; guild: GuildSnapshot }
   | { kind: 'GUILD_DELETED'; guildId: string };
 
 export type UserEventPayload =
   | { kind: 'ACCESS_REVOKED'; guildId: string }
-  | { kind: 'MENTIONED'; messageId: string; channelId: string; guildId: string };
+  | { kind: 'MENTIONED'; message: MessageSnapshot };
 
 /** topic → [key it is scoped by, payload] */
 export interface Topics {

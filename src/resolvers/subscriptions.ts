@@ -1,8 +1,8 @@
 import { builder } from '../schema/builder.js';
 import { parseGlobalId } from '../schema/ids.js';
 import { DeletedMessage, Message } from '../schema/message.js';
-import type { MessageSnapshot, PresencePayload, TypingPayload } from '../pubsub/topics.js';
-import { PresenceEvent, TypingEvent, userFromSnapshot } from '../schema/realtime.js';
+import type { GuildEventPayload, MessageSnapshot, PresencePayload, TypingPayload } from '../pubsub/topics.js';
+import { GuildEvent, PresenceEvent, TypingEvent, userFromSnapshot } from '../schema/realtime.js';
 
 /** A published snapshot in the shape the Message type reads, with author and attachments
  *  already loaded so delivering an event to many subscribers queries nothing. */
@@ -65,5 +65,20 @@ builder.subscriptionFields((t) => ({
     subscribe: (_root, args, ctx) =>
       ctx.services.realtime.presence(ctx.actor, parseGlobalId(args.guildId, 'Guild', 'guildId')),
     resolve: (event: PresencePayload) => event,
+  }),
+  guildEvents: t.field({
+    type: GuildEvent,
+    description:
+      "What happens to a guild you belong to: members joining and leaving (with the reason), channels created, updated and deleted, settings and ownership changes, and its deletion, after which the subscription completes. It ends at once if you leave or are removed.",
+    args: { guildId: t.arg.id({ required: true }) },
+    subscribe: (_root, args, ctx) =>
+      ctx.services.realtime.guildEvents(ctx.actor, parseGlobalId(args.guildId, 'Guild', 'guildId')),
+    resolve: (event: GuildEventPayload) => event,
+  }),
+  mentionAdded: t.field({
+    type: Message,
+    description: 'Messages that mention you (`<@yourUserId>` in their content), in every guild you belong to.',
+    subscribe: (_root, _args, ctx) => ctx.services.realtime.mentions(ctx.actor),
+    resolve: (snapshot: MessageSnapshot) => fromSnapshot(snapshot),
   }),
 }));

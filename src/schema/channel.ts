@@ -38,6 +38,10 @@ export const Channel = builder.prismaNode('Channel', {
       description: "Messages after the viewer's read marker.",
       resolve: (channel, _args, ctx) => ctx.services.readStates.unreadCount(ctx.actor, channel.id),
     }),
+    mentionCount: t.int({
+      description: 'Unread messages that mention the viewer.',
+      resolve: (channel, _args, ctx) => ctx.services.readStates.mentionCount(ctx.actor, channel.id),
+    }),
   }),
 });
 

@@ -37,6 +37,12 @@ export const Guild = builder.prismaNode('Guild', {
       description: 'What the viewer may do here, to grey out what they may not.',
       resolve: (guild, _args, ctx) => ctx.services.roles.viewerPermissions(ctx.actor, guild.id),
     }),
+    viewerUnread: t.field({
+      type: UnreadSummary,
+      nullable: true,
+      description: "The viewer's unread state over the guild's text channels; null for a non-member.",
+      resolve: (guild, _args, ctx) => ctx.services.readStates.guildSummary(ctx.actor, guild.id),
+    }),
     onlineMembers: t.field({
       type: [User],
       description: 'Members with a live connection on any server instance.',
@@ -44,6 +50,16 @@ export const Guild = builder.prismaNode('Guild', {
     }),
   }),
 });
+
+export const UnreadSummary = builder
+  .objectRef<{ unreadChannelCount: number; unreadMessageCount: number; mentionCount: number }>('UnreadSummary')
+  .implement({
+    fields: (t) => ({
+      unreadChannelCount: t.exposeInt('unreadChannelCount', { description: 'Text channels with unread messages.' }),
+      unreadMessageCount: t.exposeInt('unreadMessageCount'),
+      mentionCount: t.exposeInt('mentionCount', { description: 'Unread messages that mention the viewer.' }),
+    }),
+  });
 
 export const Member = builder.prismaObject('Member', {
   fields: (t) => ({

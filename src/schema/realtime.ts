@@ -1,6 +1,15 @@
 // Event types that exist only on subscriptions.
-import type { PresencePayload, TypingPayload, UserSnapshot } from '../pubsub/topics.js';
+import type {
+  ChannelSnapshot,
+  GuildEventPayload,
+  GuildSnapshot,
+  PresencePayload,
+  TypingPayload,
+  UserSnapshot,
+} from '../pubsub/topics.js';
 import { builder } from './builder.js';
+import { Channel } from './channel.js';
+import { Guild } from './guild.js';
 import { toGlobalId } from './ids.js';
 import { PresenceStatus, User } from './user.js';
 
@@ -37,4 +46,66 @@ export const PresenceEvent = builder.objectRef<PresencePayload>('PresenceEvent')
     user: t.field({ type: User, resolve: (e) => userFromSnapshot(e.user) }),
     status: t.field({ type: PresenceStatus, resolve: (e) => e.status }),
   }),
+});
+
+type GuildEventOf<K extends GuildEventPayload['kind']> = Extract<GuildEventPayload, { kind: K }>;
+
+const channelFromSnapshot = (c: ChannelSnapshot) => ({ ...c, createdAt: new Date(c.createdAt) });
+const guildFromSnapshot = (g: GuildSnapshot) => ({ ...g, createdAt: new Date(g.createdAt) });
+
+export const MemberLeftReason = builder.enumType('MemberLeftReason', { values: ['LEFT', 'KICKED', 'BANNED'] as const });
+
+const MemberJoinedEvent = builder.objectRef<GuildEventOf<'MEMBER_JOINED'>>('MemberJoinedEvent').implement({
+  fields: (t) => ({
+    guildId: t.id({ resolve: (e) => toGlobalId('Guild', e.guildId) }),
+    user: t.field({ type: User, resolve: (e) => userFromSnapshot(e.user) }),
+  }),
+});
+
+const MemberLeftEvent = builder.objectRef<GuildEventOf<'MEMBER_LEFT'>>('MemberLeftEvent').implement({
+  fields: (t) => ({
+    guildId: t.id({ resolve: (e) => toGlobalId('Guild', e.guildId) }),
+    user: t.field({ type: User, resolve: (e) => userFromSnapshot(e.user) }),
+    reason: t.field({ type: MemberLeftReason, resolve: (e) => e.reason }),
+  }),
+});
+
+const ChannelCreatedEvent = builder.objectRef<GuildEventOf<'CHANNEL_CREATED'>>('ChannelCreatedEvent').implement({
+  fields: (t) => ({ channel: t.field({ type: Channel, resolve: (e) => channelFromSnapshot(e.channel) }) }),
+});
+
+const ChannelUpdatedEvent = builder.objectRef<GuildEventOf<'CHANNEL_UPDATED'>>('ChannelUpdatedEvent').implement({
+  fields: (t) => ({ channel: t.field({ type: Channel, resolve: (e) => channelFromSnapshot(e.channel) }) }),
+});
+
+const ChannelDeletedEvent = builder.objectRef<GuildEventOf<'CHANNEL_DELETED'>>('ChannelDeletedEvent').implement({
+  fields: (t) => ({
+    guildId: t.id({ resolve: (e) => toGlobalId('Guild', e.guildId) }),
+    channelId: t.id({ resolve: (e) => toGlobalId('Channel', e.channelId) }),
+  }),
+});
+
+const GuildUpdatedEvent = builder.objectRef<GuildEventOf<'GUILD_UPDATED'>>('GuildUpdatedEvent').implement({
+  description: 'Settings or ownership changed.',
+  fields: (t) => ({ guild: t.field({ type: Guild, resolve: (e) => guildFromSnapshot(e.guild) }) }),
+});
+
+const GuildDeletedEvent = builder.objectRef<GuildEventOf<'GUILD_DELETED'>>('GuildDeletedEvent').implement({
+  description: 'The last event of a guildEvents subscription.',
+  fields: (t) => ({ guildId: t.id({ resolve: (e) => toGlobalId('Guild', e.guildId) }) }),
+});
+
+const GUILD_EVENT_TYPES = {
+  MEMBER_JOINED: MemberJoinedEvent,
+  MEMBER_LEFT: MemberLeftEvent,
+  CHANNEL_CREATED: ChannelCreatedEvent,
+  CHANNEL_UPDATED: ChannelUpdatedEvent,
+  CHANNEL_DELETED: ChannelDeletedEvent,
+  GUILD_UPDATED: GuildUpdatedEvent,
+  GUILD_DELETED: GuildDeletedEvent,
+} as const;
+
+export const GuildEvent = builder.unionType('GuildEvent', {
+  types: Object.values(GUILD_EVENT_TYPES),
+  resolveType: (event: GuildEventPayload) => GUILD_EVENT_TYPES[event.kind],
 });

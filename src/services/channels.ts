@@ -4,6 +4,7 @@ import type { Access } from './access.js';
 import type { Actor } from './actor.js';
 import { badInput } from './errors.js';
 import { newId } from './ids.js';
+import { channelSnapshot } from './snapshots.js';
 import { check, checkOptional, rules } from './validation.js';
 
 export type ChannelKind = 'TEXT' | 'VOICE';
@@ -50,7 +51,11 @@ export class ChannelService {
     const channel = await this.db.channel.create({
       data: { id: newId(), guildId: input.guildId, name, topic, type: input.type ?? 'TEXT', position: (last?.position ?? -1) + 1 },
     });
-    await this.pubsub.publish('guildEvent', channel.guildId, { kind: 'CHANNEL_CREATED', guildId: channel.guildId, channelId: channel.id });
+    await this.pubsub.publish('guildEvent', channel.guildId, {
+      kind: 'CHANNEL_CREATED',
+      guildId: channel.guildId,
+      channel: channelSnapshot(channel),
+    });
     return channel;
   }
 
@@ -78,7 +83,11 @@ export class ChannelService {
       );
     }
     const updated = await this.db.channel.update({ where: { id: channelId }, data });
-    await this.pubsub.publish('guildEvent', channel.guildId, { kind: 'CHANNEL_UPDATED', guildId: channel.guildId, channelId });
+    await this.pubsub.publish('guildEvent', channel.guildId, {
+      kind: 'CHANNEL_UPDATED',
+      guildId: channel.guildId,
+      channel: channelSnapshot(updated),
+    });
     return updated;
   }
 

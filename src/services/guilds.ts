@@ -1,12 +1,13 @@
 // Guilds, membership and invites.
 import type { Db } from '../db/client.js';
-import type { PubSub } from '../pubsub/topics.js';
+import type { MemberLeftReason, PubSub } from '../pubsub/topics.js';
 import type { Access } from './access.js';
 import type { Actor } from './actor.js';
 import { badInput, forbidden, notFound } from './errors.js';
 import { inviteCode, newId } from './ids.js';
 import { type PageArgs, finishPage, planPage } from './pagination.js';
 import { DEFAULT_EVERYONE_PERMISSIONS } from './permissions.js';
+import { guildSnapshot, loadUserSnapshot } from './snapshots.js';
 import { check, checkOptional, rules } from './validation.js';
 
 export interface CreateGuildInput {
@@ -95,7 +96,7 @@ export class GuildService {
       ...(input.isPublic != null ? { isPublic: input.isPublic } : {}),
     };
     const guild = await this.db.guild.update({ where: { id: guildId }, data });
-    await this.pubsub.publish('guildEvent', guildId, { kind: 'GUILD_UPDATED', guildId });
+    await this.pubsub.publish('guildEvent', guildId, { kind: 'GUILD_UPDATED', guildId, guild: guildSnapshot(guild) });
     return guild;
   }
 
@@ -107,7 +108,7 @@ export class GuildService {
     if (!target) throw notFound('Member');
     const guild = await this.db.guild.update({ where: { id: guildId }, data: { ownerId: userId } });
     actor.forgetMemberships(guildId);
-    await this.pubsub.publish('guildEvent', guildId, { kind: 'GUILD_UPDATED', guildId });
+    await this.pubsub.publish('guildEvent', guildId, { kind: 'GUILD_UPDATED', guildId, guild: guildSnapshot(guild) });
     return guild;
   }
 
@@ -209,15 +210,24 @@ export class GuildService {
       update: {},
     });
     actor.forgetMemberships(guildId);
-    await this.pubsub.publish('guildEvent', guildId, { kind: 'MEMBER_JOINED', guildId, userId });
+    await this.pubsub.publish('guildEvent', guildId, {
+      kind: 'MEMBER_JOINED',
+      guildId,
+      user: await loadUserSnapshot(this.db, userId),
+    });
     return this.db.guild.findUniqueOrThrow({ where: { id: guildId } });
   }
 
   /** Removes a member and cuts their open subscriptions to the guild. */
-  async removeMember(guildId: string, userId: string, reason: 'LEFT' | 'KICKED' | 'BANNED' | 'REMOVED') {
+  async removeMember(guildId: string, userId: string, reason: MemberLeftReason) {
     await this.db.member.deleteMany({ where: { guildId, userId } });
     await this.pubsub.publish('userEvent', userId, { kind: 'ACCESS_REVOKED', guildId });
-    await this.pubsub.publish('guildEvent', guildId, { kind: 'MEMBER_LEFT', guildId, userId, reason });
+    await this.pubsub.publish('guildEvent', guildId, {
+      kind: 'MEMBER_LEFT',
+      guildId,
+      user: await loadUserSnapshot(this.db, userId),
+      reason,
+    });
   }
 
   private async assertNotBanned(guildId: string, userId: string) {

@@ -143,16 +143,10 @@ export class MessageService {
       if (attachmentIds.length) await this.attachments.claimForMessage(authorId, attachmentIds, messageId, tx);
     });
     const message = await this.db.message.findUniqueOrThrow({ where: { id: messageId }, include: snapshotInclude });
-    await this.pubsub.publish('messageAdded', channel.id, toSnapshot(message));
+    const snapshot = toSnapshot(message);
+    await this.pubsub.publish('messageAdded', channel.id, snapshot);
     await Promise.all(
-      mentionIds.map((userId) =>
-        this.pubsub.publish('userEvent', userId, {
-          kind: 'MENTIONED',
-          messageId: message.id,
-          channelId: channel.id,
-          guildId: channel.guildId,
-        }),
-      ),
+      mentionIds.map((userId) => this.pubsub.publish('userEvent', userId, { kind: 'MENTIONED', message: snapshot })),
     );
     // Sending ends the sender's typing indicator and marks the channel read up to here.
     await Promise.all([this.typing.clear(channel.id, authorId), this.readStates.advance(authorId, channel.id, message.id)]);

@@ -6,7 +6,7 @@ import type { Db } from '../db/client.js';
 import type { PresenceStatusName, PubSub } from '../pubsub/topics.js';
 import type { ConnectionRegistry } from '../realtime/registries.js';
 import type { Actor } from './actor.js';
-import { loadUserSnapshot } from './userSnapshots.js';
+import { loadUserSnapshot } from './snapshots.js';
 
 type Preference = 'ONLINE' | 'IDLE' | 'DND' | 'INVISIBLE';
 

@@ -2,6 +2,7 @@
 // loses access stops receiving at once), and resume without gap or duplicate.
 import type { Db } from '../db/client.js';
 import type {
+  GuildEventPayload,
   MessageSnapshot,
   PresencePayload,
   PubSub,
@@ -111,14 +112,54 @@ export class RealtimeService {
   }
 
   /** Presence changes of the guild's members. */
-  async presence(actor: Actor, guildId: string): Promise<EventStream<PresencePayload>> {
+  presence(actor: Actor, guildId: string): Promise<EventStream<PresencePayload>> {
+    return this.guildStream<PresencePayload>(actor, guildId, async (stream) => {
+      stream.onEnd(await this.pubsub.listen('presence', guildId, (e) => stream.push(e)));
+    });
+  }
+
+  /** What happens to the guild: members joining and leaving, channels, settings, deletion
+   *  (delivered, then the subscription completes). */
+  guildEvents(actor: Actor, guildId: string): Promise<EventStream<GuildEventPayload>> {
+    return this.guildStream<GuildEventPayload>(actor, guildId, async (stream) => {
+      stream.onEnd(
+        await this.pubsub.listen('guildEvent', guildId, (e) => {
+          stream.push(e);
+          if (e.kind === 'GUILD_DELETED') stream.finish();
+        }),
+      );
+    });
+  }
+
+  /** Messages that mention the viewer, in any guild they belong to. */
+  async mentions(actor: Actor): Promise<EventStream<MessageSnapshot>> {
+    const userId = actor.requireUser();
+    const stream = new EventStream<MessageSnapshot>();
+    stream.onEnd(
+      await this.pubsub.listen('userEvent', userId, (e) => {
+        if (e.kind === 'MENTIONED') stream.push(e.message);
+      }),
+    );
+    return stream;
+  }
+
+  /**
+   * A stream of one guild's events for a member, cut when they lose access (leaving, being
+   * kicked or banned, the guild's deletion: each revokes every affected member).
+   */
+  private async guildStream<T>(
+    actor: Actor,
+    guildId: string,
+    feed: (stream: EventStream<T>) => Promise<void>,
+  ): Promise<EventStream<T>> {
+    const userId = actor.requireUser();
     await this.access.requireMember(actor, guildId);
-    const stream = new EventStream<PresencePayload>();
+    const stream = new EventStream<T>();
     try {
-      await this.endOnRevocation(stream, actor, guildId);
+      await this.endWhenGone(stream, 'userEvent', userId, (e) => e.kind === 'ACCESS_REVOKED' && e.guildId === guildId);
       actor.forgetMemberships(guildId);
       await this.access.requireMember(actor, guildId);
-      stream.onEnd(await this.pubsub.listen('presence', guildId, (e) => stream.push(e)));
+      await feed(stream);
       return stream;
     } catch (err) {
       stream.end();

@@ -5,10 +5,12 @@ export class EventStream<T> implements AsyncIterableIterator<T> {
   private readonly buffer: T[] = [];
   private waiting: ((result: IteratorResult<T>) => void) | null = null;
   private done = false;
+  /** finishing: no new events, but the queued ones are still delivered before completion */
+  private finishing = false;
   private readonly cleanups: (() => Promise<void> | void)[] = [];
 
   push(value: T): void {
-    if (this.done) return;
+    if (this.done || this.finishing) return;
     if (this.waiting) {
       const resolve = this.waiting;
       this.waiting = null;
@@ -24,9 +26,17 @@ export class EventStream<T> implements AsyncIterableIterator<T> {
     else this.cleanups.push(fn);
   }
 
-  /** Ends the stream: pending events are dropped, the consumer sees completion. */
+  /** Completes the stream after the events already queued have been delivered. */
+  finish(): void {
+    if (this.done || this.finishing) return;
+    this.finishing = true;
+    if (this.buffer.length === 0) this.end();
+  }
+
+  /** Ends the stream: pending events are dropped (unless it is finishing), the consumer sees completion. */
   end(): void {
     if (this.done) return;
+    if (this.finishing && this.buffer.length > 0) return;
     this.done = true;
     this.buffer.length = 0;
     this.waiting?.({ value: undefined, done: true });
@@ -39,7 +49,14 @@ export class EventStream<T> implements AsyncIterableIterator<T> {
   }
 
   next(): Promise<IteratorResult<T>> {
-    if (this.buffer.length) return Promise.resolve({ value: this.buffer.shift() as T, done: false });
+    if (this.buffer.length) {
+      const value = this.buffer.shift() as T;
+      if (this.finishing && this.buffer.length === 0) {
+        this.finishing = false;
+        this.end();
+      }
+      return Promise.resolve({ value, done: false });
+    }
     if (this.done) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve) => {
       this.waiting = resolve;
@@ -47,6 +64,7 @@ export class EventStream<T> implements AsyncIterableIterator<T> {
   }
 
   return(): Promise<IteratorResult<T>> {
+    this.finishing = false; // the consumer left: nothing is owed anymore
     this.end();
     return Promise.resolve({ value: undefined, done: true });
   }

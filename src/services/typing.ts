@@ -6,7 +6,7 @@ import type { TypingRegistry } from '../realtime/registries.js';
 import type { Access } from './access.js';
 import type { Actor } from './actor.js';
 import { badInput } from './errors.js';
-import { loadUserSnapshot } from './userSnapshots.js';
+import { loadUserSnapshot } from './snapshots.js';
 
 export class TypingService {
   constructor(

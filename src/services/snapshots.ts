@@ -1,0 +1,31 @@
+// The plain-JSON shapes real-time events carry, so that subscribers need no query per event.
+import type { Db } from '../db/client.js';
+import type { Channel, Guild } from '../generated/prisma/client.js';
+import type { ChannelSnapshot, GuildSnapshot, UserSnapshot } from '../pubsub/topics.js';
+
+export async function loadUserSnapshot(db: Db, userId: string): Promise<UserSnapshot> {
+  const user = await db.user.findUniqueOrThrow({
+    where: { id: userId },
+    select: { id: true, username: true, displayName: true, createdAt: true },
+  });
+  return { ...user, createdAt: user.createdAt.toISOString() };
+}
+
+export const channelSnapshot = (c: Channel): ChannelSnapshot => ({
+  id: c.id,
+  guildId: c.guildId,
+  name: c.name,
+  type: c.type,
+  topic: c.topic,
+  position: c.position,
+  createdAt: c.createdAt.toISOString(),
+});
+
+export const guildSnapshot = (g: Guild): GuildSnapshot => ({
+  id: g.id,
+  name: g.name,
+  description: g.description,
+  isPublic: g.isPublic,
+  ownerId: g.ownerId,
+  createdAt: g.createdAt.toISOString(),
+});
