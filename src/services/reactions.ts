@@ -1,4 +1,5 @@
 // Reactions: one per user per emoji, shown grouped with counts.
+import DataLoader from 'dataloader';
 import type { Db } from '../db/client.js';
 import type { PubSub } from '../pubsub/topics.js';
 import type { Access } from './access.js';
@@ -14,6 +15,9 @@ export interface ReactionGroup {
 }
 
 export class ReactionService {
+  /** one batching loader per request (the Actor lives exactly as long) */
+  private readonly loaders = new WeakMap<Actor, DataLoader<string, ReactionGroup[]>>();
+
   constructor(
     private readonly db: Db,
     private readonly access: Access,
@@ -38,21 +42,36 @@ export class ReactionService {
     return this.changed(messageId);
   }
 
-  /** Groups in order of first use, with whether the viewer is among the reactors. */
-  async groups(actor: Actor, messageId: string): Promise<ReactionGroup[]> {
+  /**
+   * Groups in order of first use, with whether the viewer is among the reactors. Calls in
+   * one tick (a page of messages) are answered by one query.
+   */
+  groups(actor: Actor, messageId: string): Promise<ReactionGroup[]> {
+    let loader = this.loaders.get(actor);
+    if (!loader) {
+      // batching only: a mutation that just reacted must read its own write
+      loader = new DataLoader((ids) => this.loadGroups(actor.userId, ids), { cache: false });
+      this.loaders.set(actor, loader);
+    }
+    return loader.load(messageId);
+  }
+
+  private async loadGroups(viewerId: string | null, messageIds: readonly string[]): Promise<ReactionGroup[][]> {
     const rows = await this.db.reaction.findMany({
-      where: { messageId },
-      orderBy: { createdAt: 'asc' },
-      select: { emoji: true, userId: true },
+      where: { messageId: { in: [...messageIds] } },
+      orderBy: [{ createdAt: 'asc' }, { emoji: 'asc' }],
+      select: { messageId: true, emoji: true, userId: true },
     });
-    const groups = new Map<string, ReactionGroup>();
-    for (const { emoji, userId } of rows) {
+    const byMessage = new Map<string, Map<string, ReactionGroup>>();
+    for (const { messageId, emoji, userId } of rows) {
+      let groups = byMessage.get(messageId);
+      if (!groups) byMessage.set(messageId, (groups = new Map()));
       const group = groups.get(emoji) ?? { emoji, count: 0, viewerReacted: false };
       group.count += 1;
-      group.viewerReacted ||= userId === actor.userId;
+      group.viewerReacted ||= userId === viewerId;
       groups.set(emoji, group);
     }
-    return [...groups.values()];
+    return messageIds.map((id) => [...(byMessage.get(id)?.values() ?? [])]);
   }
 
   /** Subscribers of messageUpdated see reaction changes live. */

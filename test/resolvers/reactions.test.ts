@@ -55,6 +55,34 @@ describe('reactions', () => {
     await ws.dispose();
   });
 
+  it('shows each message of a page its own reactions', async () => {
+    const g = await createGuild(alice, 'Page');
+    await invite(alice, g.guildId, bob);
+    const ids: string[] = [];
+    for (const content of ['a', 'b', 'c']) {
+      ids.push((await alice.ok<{ sendMessage: any }>(SEND, { input: { channelId: g.generalId, content } })).sendMessage.id);
+    }
+    await bob.ok(REACT, { m: ids[0], e: '🎉' });
+    await alice.ok(REACT, { m: ids[2], e: '👀' });
+    await bob.ok(REACT, { m: ids[2], e: '👀' });
+    await bob.ok(REACT, { m: ids[2], e: '🔥' });
+    const { channel } = await bob.ok<{ channel: any }>(
+      `query($c: ID!) { channel(id: $c) { messages { edges { node { content reactions { emoji count viewerReacted } } } } } }`,
+      { c: g.generalId },
+    );
+    expect(channel.messages.edges.map((e: any) => e.node)).toEqual([
+      {
+        content: 'c',
+        reactions: [
+          { emoji: '👀', count: 2, viewerReacted: true },
+          { emoji: '🔥', count: 1, viewerReacted: true },
+        ],
+      },
+      { content: 'b', reactions: [] },
+      { content: 'a', reactions: [{ emoji: '🎉', count: 1, viewerReacted: true }] },
+    ]);
+  });
+
   it('refuses strangers and empty emoji', async () => {
     const { sendMessage } = await alice.ok<{ sendMessage: any }>(SEND, { input: { channelId, content: 'private' } });
     await stranger.fails('NOT_FOUND', REACT, { m: sendMessage.id, e: '👍' });
