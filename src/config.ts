@@ -31,6 +31,8 @@ const EnvSchema = z.object({
   MAX_UPLOAD_FILES: int(1).default(10),
   TYPING_TTL_MS: int(100).default(10_000),
   PRESENCE_TTL_MS: int(200).default(30_000),
+  MESSAGE_RATE_LIMIT: int(0).default(10),
+  LOGIN_FAILURE_LIMIT: int(0).default(10),
   GRAPHQL_MAX_DEPTH: int(2).default(12),
   GRAPHQL_MAX_TOKENS: int(100).default(2000),
   GRAPHIQL: bool.optional(),

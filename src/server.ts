@@ -53,6 +53,7 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
     config,
     connections: realtime.connections,
     typingRegistry: realtime.typingRegistry,
+    redis: realtime.redis,
     onError: (err) => log.warn({ err }, 'presence heartbeat failed'),
   });
   services.presence.start();

@@ -1,4 +1,5 @@
 // Chooses the real-time backend: in-process for one instance, Redis to span several.
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { createMemoryPubSub } from '../pubsub/memory.js';
@@ -13,6 +14,8 @@ export interface RealtimeBackend {
   pubsub: PubSub;
   connections: ConnectionRegistry;
   typingRegistry: TypingRegistry;
+  /** a command connection for shared counters (rate limits); absent in memory */
+  redis?: Redis;
   /** resolves when the backend answers (readiness) */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -37,6 +40,7 @@ export async function createRealtimeBackend(config: Config, log: Logger): Promis
     pubsub,
     connections: new RedisConnectionRegistry(state),
     typingRegistry: new RedisTypingRegistry(state),
+    redis: state,
     ping: async () => {
       await state.ping();
     },

@@ -6,6 +6,7 @@ import { Prisma } from '../generated/prisma/client.js';
 import { Actor } from './actor.js';
 import { DomainError, conflict, unauthenticated } from './errors.js';
 import { newId, randomToken } from './ids.js';
+import type { RateLimits } from './rateLimits.js';
 import { type TokenSigner, bearerToken } from './tokens.js';
 import { check, checkOptional, rules } from './validation.js';
 
@@ -38,6 +39,7 @@ export class AuthService {
     private readonly db: Db,
     private readonly signer: TokenSigner,
     private readonly options: AuthOptions,
+    private readonly limits: RateLimits,
   ) {
     // OWASP's argon2id baseline is m=19 MiB, t=2, p=1.
     this.hashOptions = { type: argon2.argon2id, memoryCost: options.argon2MemoryKib, timeCost: 2, parallelism: 1 };
@@ -83,10 +85,17 @@ export class AuthService {
           select: { id: true, passwordHash: true },
         })
       : null;
+    // Guessing is capped per account (known or not, so the limit does not tell either).
+    await this.limits.assertAllowed('failedLogin', key);
     // Verify against a dummy hash when the user does not exist so timing does not tell.
     const hash = user?.passwordHash ?? (await this.getDummyHash());
     const ok = await argon2.verify(hash, String(password ?? '')).catch(() => false);
-    if (!user || !ok) throw unauthenticated('Invalid login or password.');
+    if (!user || !ok) {
+      // the attempt that spends the allowance still answers as a wrong password
+      await this.limits.consume('failedLogin', key).catch(() => {});
+      throw unauthenticated('Invalid login or password.');
+    }
+    await this.limits.reset('failedLogin', key);
     return this.startSession(user.id, newId());
   }
 

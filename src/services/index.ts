@@ -1,5 +1,6 @@
 // Builds the service layer. Services hold the rules and authorization; they know nothing
 // of GraphQL or HTTP.
+import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import type { PubSub } from '../pubsub/topics.js';
@@ -14,6 +15,7 @@ import { ReactionService } from './reactions.js';
 import { RoleService } from './roles.js';
 import type { ConnectionRegistry, TypingRegistry } from '../realtime/registries.js';
 import { PresenceService } from './presence.js';
+import { RateLimits } from './rateLimits.js';
 import { ReadStateService } from './readStates.js';
 import { RealtimeService } from './realtime.js';
 import { TypingService } from './typing.js';
@@ -27,10 +29,16 @@ export interface ServiceDeps {
   connections: ConnectionRegistry;
   typingRegistry: TypingRegistry;
   onError?: (err: unknown) => void;
+  /** shared counters across instances; rate limits count in memory without it */
+  redis?: Redis;
 }
 
-export function createServices({ db, pubsub, config, connections, typingRegistry, onError }: ServiceDeps) {
+export function createServices({ db, pubsub, config, connections, typingRegistry, onError, redis }: ServiceDeps) {
   const access = new Access(db);
+  const limits = new RateLimits(
+    { messagesPer10s: config.MESSAGE_RATE_LIMIT, failedLoginsPer15m: config.LOGIN_FAILURE_LIMIT },
+    redis,
+  );
   const readStates = new ReadStateService(db, access);
   const typing = new TypingService(db, access, pubsub, typingRegistry, config.TYPING_TTL_MS);
   const guilds = new GuildService(db, access, pubsub);
@@ -40,13 +48,15 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
     maxBytes: config.MAX_UPLOAD_BYTES,
     maxFiles: config.MAX_UPLOAD_FILES,
   });
-  const messages = new MessageService(db, access, pubsub, typing, readStates, attachments);
+  const messages = new MessageService(db, access, pubsub, typing, readStates, attachments, limits);
   const signer = new TokenSigner(config.JWT_SECRET, config.ACCESS_TOKEN_TTL_SECONDS);
   return {
-    auth: new AuthService(db, signer, {
-      refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
-      argon2MemoryKib: config.ARGON2_MEMORY_KIB,
-    }),
+    auth: new AuthService(
+      db,
+      signer,
+      { refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS, argon2MemoryKib: config.ARGON2_MEMORY_KIB },
+      limits,
+    ),
     users: new UserService(db),
     guilds,
     roles,

@@ -9,6 +9,7 @@ import { isId, newId } from './ids.js';
 import { type PageArgs, finishPage, planPage } from './pagination.js';
 import { Permission, has } from './permissions.js';
 import type { AttachmentService } from './attachments.js';
+import type { RateLimits } from './rateLimits.js';
 import type { ReadStateService } from './readStates.js';
 import type { TypingService } from './typing.js';
 import { check, rules } from './validation.js';
@@ -69,6 +70,7 @@ export class MessageService {
     private readonly typing: TypingService,
     private readonly readStates: ReadStateService,
     private readonly attachments: AttachmentService,
+    private readonly limits: RateLimits,
   ) {}
 
   async get(actor: Actor, messageId: string) {
@@ -115,6 +117,7 @@ export class MessageService {
     await this.access.requirePermission(actor, channel.guildId, 'SEND_MESSAGES', 'Channel');
     if (channel.type !== 'TEXT') throw badInput('Messages can only be sent to text channels.', 'channelId');
     const content = check(rules.messageContent, input.content, 'content');
+    await this.limits.consume('message', authorId);
     if (input.replyToId) {
       const target = await this.db.message.findUnique({ where: { id: input.replyToId }, select: { channelId: true } });
       if (!target || target.channelId !== channel.id) {

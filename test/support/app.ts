@@ -55,6 +55,9 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
     JWT_SECRET: 'test-secret-test-secret-test-secret-0123',
     PGLITE_DATA_DIR: ':memory:',
     ARGON2_MEMORY_KIB: '1024',
+    // tests send in bursts; the limits themselves are tested with low values
+    MESSAGE_RATE_LIMIT: '1000',
+    LOGIN_FAILURE_LIMIT: '1000',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...(process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL } : {}),
     ...options.env,
