@@ -26,11 +26,11 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type Client as WsClient, createClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import WebSocket from 'ws';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { type App, buildApp } from '../src/server.js';
+import { createScratchDatabase } from '../test/support/database.js';
 
 // ---------------------------------------------------------------------------------------------
 // settings
@@ -170,28 +170,9 @@ interface Environment {
   cleanup(): Promise<void>;
 }
 
-async function createDatabase(adminUrl: string) {
-  const name = `chat_bench_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
-
 async function boot(): Promise<Environment> {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'chat-bench-'));
-  const database = DATABASE_URL ? await createDatabase(DATABASE_URL) : undefined;
+  const database = DATABASE_URL ? await createScratchDatabase(DATABASE_URL, 'chat_bench') : undefined;
   const pgliteDir = process.env.BENCH_PGLITE_DIR || path.join(tmp, 'pglite');
   const config = loadConfig({
     NODE_ENV: 'production',

@@ -1,32 +1,25 @@
 // POST /uploads and GET /static/<name>: files streamed to disk, served back byte for byte,
 // limits, authentication, and nothing but generated names reachable under /static.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestServer, startTestServer } from '../support/app.js';
+import { MAX_UPLOAD_BYTES, MAX_UPLOAD_FILES, type UploadServer, startUploadServer } from '../support/uploads.js';
+import type { TestServer } from '../support/app.js';
 import { type Client, signUp } from '../support/client.js';
 
-const MAX_BYTES = 65_536;
-const MAX_FILES = 3;
+const MAX_BYTES = MAX_UPLOAD_BYTES;
+const MAX_FILES = MAX_UPLOAD_FILES;
 
+let uploads: UploadServer;
 let server: TestServer;
-let dir: string;
 let user: Client;
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'chat-uploads-'));
-  server = await startTestServer({
-    env: { UPLOAD_DIR: dir, MAX_UPLOAD_BYTES: String(MAX_BYTES), MAX_UPLOAD_FILES: String(MAX_FILES) },
-  });
+  uploads = await startUploadServer();
+  server = uploads.server;
   user = await signUp(server.graphqlUrl);
 });
-afterAll(async () => {
-  await server?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => uploads?.stop());
 
 interface UploadedAttachment {
   id: string;
@@ -62,7 +55,7 @@ function rawGet(rawPath: string): Promise<{ status: number; body: string }> {
   });
 }
 
-const filesOnDisk = async () => (await readdir(dir)).sort();
+const filesOnDisk = () => uploads.filesOnDisk();
 
 describe('POST /uploads', () => {
   it('stores a file and serves it back byte for byte at its url', async () => {

@@ -1,32 +1,25 @@
 // uploadAttachments through the GraphQL multipart request spec, with the upload limits
 // applied while yoga parses the body.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestServer, startTestServer } from '../support/app.js';
+import { MAX_UPLOAD_BYTES, MAX_UPLOAD_FILES, type UploadServer, startUploadServer } from '../support/uploads.js';
+import type { TestServer } from '../support/app.js';
 import { type Client, createGuild, signUp } from '../support/client.js';
 
-const MAX_BYTES = 65_536;
-const MAX_FILES = 3;
+const MAX_BYTES = MAX_UPLOAD_BYTES;
+const MAX_FILES = MAX_UPLOAD_FILES;
 const UPLOAD = `mutation($files: [File!]!) { uploadAttachments(files: $files) { id fileName contentType size url } }`;
 
+let uploads: UploadServer;
 let server: TestServer;
-let dir: string;
 let user: Client;
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'chat-gql-uploads-'));
-  server = await startTestServer({
-    env: { UPLOAD_DIR: dir, MAX_UPLOAD_BYTES: String(MAX_BYTES), MAX_UPLOAD_FILES: String(MAX_FILES) },
-  });
+  uploads = await startUploadServer();
+  server = uploads.server;
   user = await signUp(server.graphqlUrl);
 });
-afterAll(async () => {
-  await server?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => uploads?.stop());
 
 /** A multipart request as the spec describes it: operations, map, then the files 0, 1, … */
 async function uploadViaGraphQL(files: File[], token: string | null = user.token ?? null) {
@@ -45,7 +38,7 @@ async function uploadViaGraphQL(files: File[], token: string | null = user.token
   return { status: res.status, body: (await res.json()) as { data?: any; errors?: any[] } };
 }
 
-const filesOnDisk = async () => (await readdir(dir)).sort();
+const filesOnDisk = () => uploads.filesOnDisk();
 
 describe('uploadAttachments', () => {
   it('stores a file sent as a GraphQL multipart request and serves it back byte for byte', async () => {

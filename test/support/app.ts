@@ -1,10 +1,9 @@
 // Boots the real service for a test file: its own database (a fresh in-memory PGlite, or a
 // fresh database on TEST_DATABASE_URL's server) and, with TEST_REDIS_URL, real Redis.
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { type App, buildApp } from '../../src/server.js';
+import { type ScratchDatabase, createScratchDatabase } from './database.js';
 
 export interface TestServer {
   app: App;
@@ -19,25 +18,10 @@ export const usingPostgres = Boolean(process.env.TEST_DATABASE_URL);
 export const usingRedis = Boolean(process.env.TEST_REDIS_URL);
 
 /** A fresh, empty database on the test server; dropped by the returned function. */
-export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+export async function createTestDatabase(): Promise<ScratchDatabase> {
   const adminUrl = process.env.TEST_DATABASE_URL;
   if (!adminUrl) throw new Error('TEST_DATABASE_URL is not set');
-  const name = `chat_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await c.end();
-    },
-  };
+  return createScratchDatabase(adminUrl);
 }
 
 export interface StartOptions {
