@@ -29,6 +29,7 @@ const EnvSchema = z.object({
   UPLOAD_DIR: z.string().min(1).default('./data/uploads'),
   MAX_UPLOAD_BYTES: int(1).default(10 * 1024 * 1024),
   MAX_UPLOAD_FILES: int(1).default(10),
+  UNATTACHED_UPLOAD_TTL_SECONDS: int(1).default(24 * 3600),
   TYPING_TTL_MS: int(100).default(10_000),
   PRESENCE_TTL_MS: int(200).default(30_000),
   MESSAGE_RATE_LIMIT: int(0).default(10),

@@ -57,6 +57,15 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
     onError: (err) => log.warn({ err }, 'presence heartbeat failed'),
   });
   services.presence.start();
+  // Upload housekeeping; every instance may run it, the deletes are idempotent.
+  const uploadTtlMs = config.UNATTACHED_UPLOAD_TTL_SECONDS * 1000;
+  const uploadSweep = setInterval(() => {
+    services.attachments
+      .sweep(new Date(Date.now() - uploadTtlMs))
+      .then((removed) => removed && log.info({ removed }, 'removed stale upload files'))
+      .catch((err) => log.warn({ err }, 'upload sweep failed'));
+  }, Math.min(uploadTtlMs / 2, 3_600_000));
+  uploadSweep.unref();
   const uploads = createUploadRoutes({ attachments: services.attachments, auth: services.auth, log });
 
   const yoga = createYoga<{ connectionParams?: Record<string, unknown> }, GraphQLContext>({
@@ -201,6 +210,7 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
     /** Graceful: sockets are closed with 1001 (going away) so clients reconnect elsewhere,
      *  this instance's users are marked offline, then the backends are released. */
     async stop() {
+      clearInterval(uploadSweep);
       await wsCleanup.dispose();
       // let the closed sockets' subscriptions release their PubSub listeners first
       await new Promise((resolve) => setImmediate(resolve));

@@ -3,7 +3,7 @@
 // cut off and deleted, never held whole in memory. Disk names are generated (`<ulid><.ext>`),
 // the uploader's file name is kept for display only.
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -32,6 +32,9 @@ export interface AttachmentLimits {
 /** The only names ever written to disk or served: a ULID and an optional short extension. */
 export const STORED_NAME_RE = /^[0-9A-HJKMNP-TV-Z]{26}(?:\.[a-z0-9]{1,10})?$/;
 export const isStoredName = (name: string): boolean => STORED_NAME_RE.test(name);
+/** where an upload is written before it is complete */
+const PARTIAL_FILE_RE = /^\.[0-9A-HJKMNP-TV-Z]{26}(?:\.[a-z0-9]{1,10})?\.[0-9a-f]{8}\.part$/;
+const SWEEP_BATCH = 500;
 
 const MAX_FILE_NAME = 255;
 const FALLBACK_FILE_NAME = 'file';
@@ -146,6 +149,40 @@ export class AttachmentService {
     const info = await stat(filePath).catch(() => null);
     if (!info?.isFile()) return null;
     return { attachment, path: filePath, size: info.size };
+  }
+
+  /**
+   * Housekeeping, safe to run from every instance at once: removes uploads never attached
+   * to a message by `cutoff`, stored files whose row is gone (their message, channel or
+   * guild was deleted), and partial files of interrupted uploads, all older than `cutoff`.
+   * Returns how many files it removed.
+   */
+  async sweep(cutoff: Date): Promise<number> {
+    const stale = await this.db.attachment.findMany({
+      where: { messageId: null, createdAt: { lt: cutoff } },
+      select: { id: true, storedName: true },
+      take: SWEEP_BATCH,
+    });
+    if (stale.length) await this.db.attachment.deleteMany({ where: { id: { in: stale.map((a) => a.id) }, messageId: null } });
+
+    const names = await readdir(this.limits.uploadDir).catch(() => [] as string[]);
+    const old: string[] = [];
+    for (const name of names) {
+      const info = await stat(this.pathOf(name)).catch(() => null);
+      if (info?.isFile() && info.mtime < cutoff) old.push(name);
+    }
+    const stored = old.filter(isStoredName);
+    const known = new Set<string>();
+    for (let i = 0; i < stored.length; i += SWEEP_BATCH) {
+      const rows = await this.db.attachment.findMany({
+        where: { storedName: { in: stored.slice(i, i + SWEEP_BATCH) } },
+        select: { storedName: true },
+      });
+      for (const row of rows) known.add(row.storedName);
+    }
+    const doomed = old.filter((name) => (isStoredName(name) ? !known.has(name) : PARTIAL_FILE_RE.test(name)));
+    await Promise.all(doomed.map((name) => this.removeFile(name)));
+    return doomed.length;
   }
 
   private uniqueIds(attachmentIds: readonly string[]): string[] {

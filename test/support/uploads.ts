@@ -15,10 +15,10 @@ export interface UploadServer {
   stop(): Promise<void>;
 }
 
-export async function startUploadServer(): Promise<UploadServer> {
+export async function startUploadServer(env: Record<string, string> = {}): Promise<UploadServer> {
   const dir = await mkdtemp(path.join(tmpdir(), 'chat-uploads-'));
   const server = await startTestServer({
-    env: { UPLOAD_DIR: dir, MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES), MAX_UPLOAD_FILES: String(MAX_UPLOAD_FILES) },
+    env: { UPLOAD_DIR: dir, MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES), MAX_UPLOAD_FILES: String(MAX_UPLOAD_FILES), ...env },
   });
   return {
     server,
