@@ -97,10 +97,15 @@ describe('moderation', () => {
   it('bans keep a user out until unbanned', async () => {
     const troll = await signUp(server.graphqlUrl);
     await invite(owner, guildId, troll);
+    const ws = wsClient(server.wsUrl, troll.token);
+    const sub = subscribe(ws, `subscription($c: ID!) { messageAdded(channelId: $c) { id } }`, { c: generalId });
+    await waitForListener(server, 'messageAdded', localId(generalId));
     await owner.ok(`mutation($g: ID!, $u: ID!) { banMember(guildId: $g, userId: $u, reason: "trolling") }`, {
       g: guildId,
       u: troll.userId,
     });
+    await sub.completed;
+    await ws.dispose();
     const { createInvite } = await owner.ok<{ createInvite: any }>(`mutation($g: ID!) { createInvite(guildId: $g) { code } }`, {
       g: guildId,
     });
