@@ -67,7 +67,7 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
     readStates,
     presence: new PresenceService(db, pubsub, connections, config.PRESENCE_TTL_MS, onError),
     typing,
-    realtime: new RealtimeService(db, access, pubsub),
+    realtime: new RealtimeService(access, pubsub, messages),
     attachments,
   };
 }

@@ -31,7 +31,7 @@ function decodeUserId(token: string): string | null {
 }
 
 /** What a published message event carries, so subscribers never query per event. */
-const snapshotInclude = {
+export const snapshotInclude = {
   author: { select: { id: true, username: true, displayName: true, createdAt: true } },
   attachments: { select: { id: true, fileName: true, storedName: true, contentType: true, size: true } },
   mentions: { select: { userId: true } },
@@ -41,12 +41,6 @@ const snapshotInclude = {
 type MessageWithSnapshot = Prisma.MessageGetPayload<{ include: typeof snapshotInclude }>;
 
 export function toSnapshot(m: MessageWithSnapshot): MessageSnapshot {
-  return snapshotOf(m);
-}
-/** What a query must include for toSnapshot. */
-toSnapshot.include = snapshotInclude;
-
-function snapshotOf(m: MessageWithSnapshot): MessageSnapshot {
   return {
     id: m.id,
     channelId: m.channelId,
@@ -99,9 +93,11 @@ export class MessageService {
     return { ...result, totalCount: () => this.db.message.count({ where: { channelId } }) };
   }
 
-  /** Every message of the channel after `afterId`, oldest first (subscription replay). */
-  async listAfter(actor: Actor, channelId: string, afterId: string, limit: number) {
-    await this.access.requireChannel(actor, channelId);
+  /**
+   * Snapshots of the channel's messages after `afterId`, oldest first: the replay of a
+   * resumed subscription. The caller has authorized the channel.
+   */
+  async snapshotsAfter(channelId: string, afterId: string, limit: number): Promise<MessageSnapshot[]> {
     const rows = await this.db.message.findMany({
       where: { channelId, id: { gt: afterId } },
       orderBy: { id: 'asc' },

@@ -4,7 +4,7 @@ import type { Db } from '../db/client.js';
 import type { PubSub } from '../pubsub/topics.js';
 import type { Access } from './access.js';
 import type { Actor } from './actor.js';
-import { toSnapshot } from './messages.js';
+import { snapshotInclude, toSnapshot } from './messages.js';
 import type { MessageService } from './messages.js';
 import { check, rules } from './validation.js';
 
@@ -76,7 +76,7 @@ export class ReactionService {
 
   /** Subscribers of messageUpdated see reaction changes live. */
   private async changed(messageId: string) {
-    const message = await this.db.message.findUniqueOrThrow({ where: { id: messageId }, include: toSnapshot.include });
+    const message = await this.db.message.findUniqueOrThrow({ where: { id: messageId }, include: snapshotInclude });
     await this.pubsub.publish('messageUpdated', message.channelId, toSnapshot(message));
     return message;
   }

@@ -1,6 +1,5 @@
 // Subscriptions: authorize when they start, keep authorizing while they run (a member who
 // loses access stops receiving at once), and resume without gap or duplicate.
-import type { Db } from '../db/client.js';
 import type {
   GuildEventPayload,
   MessageSnapshot,
@@ -14,7 +13,7 @@ import type {
 import type { Access } from './access.js';
 import type { Actor } from './actor.js';
 import { EventStream } from './streams.js';
-import { toSnapshot } from './messages.js';
+import type { MessageService } from './messages.js';
 
 const REPLAY_BATCH = 200;
 
@@ -22,9 +21,9 @@ type Endable = Pick<EventStream<unknown>, 'end' | 'onEnd'>;
 
 export class RealtimeService {
   constructor(
-    private readonly db: Db,
     private readonly access: Access,
     private readonly pubsub: PubSub,
+    private readonly messages: MessageService,
   ) {}
 
   /**
@@ -50,20 +49,10 @@ export class RealtimeService {
       );
       let cursor = sinceId;
       for (;;) {
-        const batch = await this.db.message.findMany({
-          where: { channelId, id: { gt: cursor } },
-          orderBy: { id: 'asc' },
-          take: REPLAY_BATCH,
-          include: {
-            author: { select: { id: true, username: true, displayName: true, createdAt: true } },
-            attachments: { select: { id: true, fileName: true, storedName: true, contentType: true, size: true } },
-            mentions: { select: { userId: true } },
-            channel: { select: { guildId: true } },
-          },
-        });
-        for (const row of batch) {
-          replayed.add(row.id);
-          stream.push(toSnapshot(row));
+        const batch = await this.messages.snapshotsAfter(channelId, cursor, REPLAY_BATCH);
+        for (const message of batch) {
+          replayed.add(message.id);
+          stream.push(message);
         }
         if (batch.length < REPLAY_BATCH || stream.ended) break;
         cursor = batch[batch.length - 1]!.id;
