@@ -126,22 +126,17 @@ export class MessageService {
       await this.attachments.assertClaimable(authorId, attachmentIds);
     }
     const mentionIds = await this.mentionedMembers(channel.guildId, content, authorId);
-    const messageId = newId();
-    // The message and its attachments commit together: a refused claim leaves no message.
-    await this.db.$transaction(async (tx) => {
-      await tx.message.create({
-        data: {
-          id: messageId,
-          channelId: channel.id,
-          authorId,
-          content,
-          replyToId: input.replyToId ?? null,
-          mentions: { createMany: { data: mentionIds.map((userId) => ({ userId })) } },
-        },
-      });
-      if (attachmentIds.length) await this.attachments.claimForMessage(authorId, attachmentIds, messageId, tx);
-    });
-    const message = await this.db.message.findUniqueOrThrow({ where: { id: messageId }, include: snapshotInclude });
+    const data = {
+      id: newId(),
+      channelId: channel.id,
+      authorId,
+      content,
+      replyToId: input.replyToId ?? null,
+      mentions: { createMany: { data: mentionIds.map((userId) => ({ userId })) } },
+    };
+    const message = attachmentIds.length
+      ? await this.createWithAttachments(authorId, data, attachmentIds)
+      : await this.db.message.create({ data, include: snapshotInclude });
     const snapshot = toSnapshot(message);
     await this.pubsub.publish('messageAdded', channel.id, snapshot);
     await Promise.all(
@@ -150,6 +145,19 @@ export class MessageService {
     // Sending ends the sender's typing indicator and marks the channel read up to here.
     await Promise.all([this.typing.clear(channel.id, authorId), this.readStates.advance(authorId, channel.id, message.id)]);
     return message;
+  }
+
+  /** The message and its attachments commit together: a refused claim leaves no message. */
+  private async createWithAttachments(
+    authorId: string,
+    data: Prisma.MessageUncheckedCreateInput & { id: string },
+    attachmentIds: readonly string[],
+  ) {
+    await this.db.$transaction(async (tx) => {
+      await tx.message.create({ data });
+      await this.attachments.claimForMessage(authorId, attachmentIds, data.id, tx);
+    });
+    return this.db.message.findUniqueOrThrow({ where: { id: data.id }, include: snapshotInclude });
   }
 
   /**
