@@ -102,7 +102,7 @@ export class RealtimeService {
 
   /** Presence changes of the guild's members. */
   presence(actor: Actor, guildId: string): Promise<EventStream<PresencePayload>> {
-    return this.guildStream<PresencePayload>(actor, guildId, async (stream) => {
+    return this.memberStream<PresencePayload>(actor, guildId, 'Guild', async (stream) => {
       stream.onEnd(await this.pubsub.listen('presence', guildId, (e) => stream.push(e)));
     });
   }
@@ -110,7 +110,7 @@ export class RealtimeService {
   /** What happens to the guild: members joining and leaving, channels, settings, deletion
    *  (delivered, then the subscription completes). */
   guildEvents(actor: Actor, guildId: string): Promise<EventStream<GuildEventPayload>> {
-    return this.guildStream<GuildEventPayload>(actor, guildId, async (stream) => {
+    return this.memberStream<GuildEventPayload>(actor, guildId, 'Guild', async (stream) => {
       stream.onEnd(
         await this.pubsub.listen('guildEvent', guildId, (e) => {
           stream.push(e);
@@ -132,30 +132,6 @@ export class RealtimeService {
     return stream;
   }
 
-  /**
-   * A stream of one guild's events for a member, cut when they lose access (leaving, being
-   * kicked or banned, the guild's deletion: each revokes every affected member).
-   */
-  private async guildStream<T>(
-    actor: Actor,
-    guildId: string,
-    feed: (stream: EventStream<T>) => Promise<void>,
-  ): Promise<EventStream<T>> {
-    const userId = actor.requireUser();
-    await this.access.requireMember(actor, guildId);
-    const stream = new EventStream<T>();
-    try {
-      await this.endWhenGone(stream, 'userEvent', userId, (e) => e.kind === 'ACCESS_REVOKED' && e.guildId === guildId);
-      actor.forgetMemberships(guildId);
-      await this.access.requireMember(actor, guildId);
-      await feed(stream);
-      return stream;
-    } catch (err) {
-      stream.end();
-      throw err;
-    }
-  }
-
   private relay<T extends 'messageUpdated' | 'messageDeleted'>(actor: Actor, channelId: string, topic: T) {
     return this.channelStream<TopicPayload<T>>(actor, channelId, async (stream) => {
       stream.onEnd(await this.pubsub.listen(topic, channelId as Topics[T][0], (e) => stream.push(e)));
@@ -163,21 +139,24 @@ export class RealtimeService {
   }
 
   /**
-   * A stream of one channel's events for a member. Access is checked, then the revocation
-   * watch starts, then access is checked again: a removal between the two cannot slip by.
+   * A stream for a member of the guild, cut when they lose access: leaving, being kicked or
+   * banned, and the guild's deletion each revoke every affected member. Access is checked,
+   * then the revocation watch starts, then access is checked again, so a removal between
+   * the two cannot slip by.
    */
-  private async channelStream<T>(
+  private async memberStream<T>(
     actor: Actor,
-    channelId: string,
+    guildId: string,
+    what: 'Guild' | 'Channel',
     feed: (stream: EventStream<T>) => Promise<void>,
   ): Promise<EventStream<T>> {
-    const channel = await this.access.requireChannel(actor, channelId);
+    const userId = actor.requireUser();
+    await this.access.requireMember(actor, guildId, what);
     const stream = new EventStream<T>();
     try {
-      await this.endOnRevocation(stream, actor, channel.guildId);
-      actor.forgetMemberships(channel.guildId);
-      await this.access.requireChannel(actor, channelId);
-      await this.endWhenGone(stream, 'guildEvent', channel.guildId, (e) => e.kind === 'CHANNEL_DELETED' && e.channelId === channelId);
+      await this.endWhenGone(stream, 'userEvent', userId, (e) => e.kind === 'ACCESS_REVOKED' && e.guildId === guildId);
+      actor.forgetMemberships(guildId);
+      await this.access.requireMember(actor, guildId, what);
       await feed(stream);
       return stream;
     } catch (err) {
@@ -186,11 +165,19 @@ export class RealtimeService {
     }
   }
 
-  /** Ends the stream when the actor leaves, is removed from, or loses the guild. */
-  async endOnRevocation(stream: Endable, actor: Actor, guildId: string): Promise<void> {
-    const userId = actor.requireUser();
-    await this.endWhenGone(stream, 'userEvent', userId, (e) => e.kind === 'ACCESS_REVOKED' && e.guildId === guildId);
-    await this.endWhenGone(stream, 'guildEvent', guildId, (e) => e.kind === 'GUILD_DELETED');
+  /** A member stream of one channel, also cut when the channel is deleted. */
+  private async channelStream<T>(
+    actor: Actor,
+    channelId: string,
+    feed: (stream: EventStream<T>) => Promise<void>,
+  ): Promise<EventStream<T>> {
+    const { guildId } = await this.access.requireChannel(actor, channelId);
+    return this.memberStream<T>(actor, guildId, 'Channel', async (stream) => {
+      await this.endWhenGone(stream, 'guildEvent', guildId, (e) => e.kind === 'CHANNEL_DELETED' && e.channelId === channelId);
+      // still there now that its deletion is watched
+      await this.access.requireChannel(actor, channelId);
+      await feed(stream);
+    });
   }
 
   private async endWhenGone<T extends TopicName>(
