@@ -127,8 +127,7 @@ export class GuildService {
     await this.access.requirePermission(actor, guildId, 'MANAGE_GUILD');
     const user = await this.db.user.findUnique({ where: { id: userId }, select: { id: true } });
     if (!user) throw notFound('User');
-    const ban = await this.db.ban.findUnique({ where: { guildId_userId: { guildId, userId } }, select: { userId: true } });
-    if (ban) throw forbidden('That user is banned from this guild; unban them first.');
+    await this.assertNotBanned(guildId, userId, 'That user is banned from this guild; unban them first.');
     await this.addMember(actor, guildId, userId);
     return this.db.member.findUniqueOrThrow({ where: { guildId_userId: { guildId, userId } } });
   }
@@ -230,8 +229,8 @@ export class GuildService {
     });
   }
 
-  private async assertNotBanned(guildId: string, userId: string) {
+  private async assertNotBanned(guildId: string, userId: string, message = 'You are banned from this guild.') {
     const ban = await this.db.ban.findUnique({ where: { guildId_userId: { guildId, userId } }, select: { userId: true } });
-    if (ban) throw forbidden('You are banned from this guild.');
+    if (ban) throw forbidden(message);
   }
 }
