@@ -36,6 +36,8 @@ const EnvSchema = z.object({
   LOGIN_FAILURE_LIMIT: int(0).default(10),
   GRAPHQL_MAX_DEPTH: int(2).default(12),
   GRAPHQL_MAX_TOKENS: int(100).default(2000),
+  WS_MAX_MESSAGE_BYTES: int(1024).default(256 * 1024),
+  WS_MAX_BUFFERED_BYTES: int(64 * 1024).default(4 * 1024 * 1024),
   GRAPHIQL: bool.optional(),
 });
 

@@ -15,3 +15,12 @@ export interface GraphQLContext {
   /** users this request proved to be (register/login/refresh answer with their own profile) */
   selfUserIds: Set<string>;
 }
+
+export type ContextDeps = Omit<GraphQLContext, 'actor' | 'selfUserIds'>;
+
+/** A fresh context for one operation (or one event execution) of `actor`. */
+export const createContext = (deps: ContextDeps, actor: Actor): GraphQLContext => ({
+  ...deps,
+  actor,
+  selfUserIds: new Set<string>(),
+});

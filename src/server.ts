@@ -4,21 +4,21 @@ import { type IncomingMessage, type ServerResponse, createServer } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
-import { type ExecutionArgs, GraphQLError } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
+import { GraphQLError } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import { register as metricsRegistry } from 'prom-client';
-import { WebSocketServer } from 'ws';
 import type { Config } from './config.js';
-import type { GraphQLContext } from './context.js';
+import { type GraphQLContext, createContext } from './context.js';
 import { type Database, openDatabase } from './db/client.js';
 import { migrateDatabase } from './db/migrate.js';
 import { createErrorMasker } from './http/errors.js';
 import { createUploadRoutes } from './http/uploads.js';
+import { attachWebSocket } from './http/websocket.js';
 import { type Logger, createLogger } from './logger.js';
 import type { PubSub } from './pubsub/topics.js';
 import { createRealtimeBackend } from './realtime/index.js';
 import { schema } from './schema/index.js';
+import type { Actor } from './services/actor.js';
 import { createServices } from './services/index.js';
 
 export interface App {
@@ -68,27 +68,17 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
   uploadSweep.unref();
   const uploads = createUploadRoutes({ attachments: services.attachments, auth: services.auth, log });
 
-  const yoga = createYoga<{ connectionParams?: Record<string, unknown> }, GraphQLContext>({
+  const newContext = (actor: Actor) => createContext({ services, prisma: db.prisma, pubsub, config }, actor);
+  const errorMasker = createErrorMasker(log);
+  const yoga = createYoga<Record<string, never>, GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
     graphiql: config.GRAPHIQL ? { subscriptionsProtocol: 'WS', title: 'Chat API' } : false,
     landingPage: false,
     logging: log,
-    maskedErrors: { maskError: createErrorMasker(log) },
+    maskedErrors: { maskError: errorMasker },
     maxRequestBodySize: uploads.graphqlMaxRequestBytes,
-    context: async ({ request, connectionParams }) => {
-      const authorization = connectionParams
-        ? (connectionParams.authorization as string | undefined)
-        : request.headers.get('authorization');
-      return {
-        actor: await services.auth.authenticate(authorization),
-        services,
-        prisma: db.prisma,
-        pubsub,
-        config,
-        selfUserIds: new Set<string>(),
-      };
-    },
+    context: async ({ request }) => newContext(await services.auth.authenticate(request.headers.get('authorization'))),
     plugins: [
       EnvelopArmorPlugin({
         maxDepth: { n: config.GRAPHQL_MAX_DEPTH, ignoreIntrospection: true },
@@ -131,64 +121,28 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
       });
   });
 
-  const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint });
-  const wsCleanup = useServer<
-    Record<string, unknown>,
-    { presence?: Promise<{ userId: string; connectionId: string }>; expiryTimer?: NodeJS.Timeout }
-  >(
-    {
-      onConnect: async (ctx) => {
-        const actor = await services.auth.authenticate(ctx.connectionParams?.authorization as string | undefined);
-        const userId = actor.userId;
-        if (userId) {
-          // A signed-in socket is a live connection for presence until it closes.
-          ctx.extra.presence = services.presence.connected(userId).then((connectionId) => ({ userId, connectionId }));
-          ctx.extra.presence.catch((err) => log.warn({ err }, 'presence connect failed'));
-        }
-        if (actor.expiresAt) {
-          // An expired token must not keep a socket alive: clients reconnect with a fresh one.
-          const ms = Math.max(0, actor.expiresAt.getTime() - Date.now());
-          ctx.extra.expiryTimer = setTimeout(() => ctx.extra.socket.close(4403, 'Forbidden: access token expired'), ms);
-        }
-        return true;
-      },
-      onClose: (ctx) => {
-        clearTimeout(ctx.extra.expiryTimer);
-        ctx.extra.presence
-          ?.then(({ userId, connectionId }) => services.presence.disconnected(userId, connectionId))
-          .catch((err) => log.warn({ err }, 'presence disconnect failed'));
-      },
-      execute: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).execute(args) as never,
-      subscribe: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
-      onSubscribe: async (ctx, _id, params) => {
-        const enveloped = yoga.getEnveloped({
-          ...ctx,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
-          params,
-          connectionParams: ctx.connectionParams ?? {},
-        });
-        let document;
-        try {
-          document = enveloped.parse(params.query);
-        } catch (err) {
-          return [err instanceof GraphQLError ? err : new GraphQLError('Syntax error')];
-        }
-        const args: ExecutionArgs = {
-          schema: enveloped.schema,
-          operationName: params.operationName,
-          document,
-          variableValues: params.variables,
-          contextValue: await enveloped.contextFactory(),
-          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
-        };
-        const errors = enveloped.validate(args.schema, args.document);
-        if (errors.length) return errors;
-        return args;
-      },
+  const websocket = attachWebSocket({
+    httpServer,
+    path: yoga.graphqlEndpoint,
+    schema,
+    services,
+    newContext,
+    parseAndValidate: (query) => {
+      const enveloped = yoga.getEnveloped({ params: { query } });
+      let document;
+      try {
+        document = enveloped.parse(query);
+      } catch (err) {
+        return [err instanceof GraphQLError ? err : new GraphQLError('Syntax error')];
+      }
+      const errors = enveloped.validate(enveloped.schema, document);
+      return errors.length ? errors : document;
     },
-    wsServer,
-  );
+    maskError: errorMasker,
+    log,
+    maxMessageBytes: config.WS_MAX_MESSAGE_BYTES,
+    maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+  });
 
   let url = '';
   return {
@@ -211,7 +165,7 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
      *  this instance's users are marked offline, then the backends are released. */
     async stop() {
       clearInterval(uploadSweep);
-      await wsCleanup.dispose();
+      await websocket.close();
       // let the closed sockets' subscriptions release their PubSub listeners first
       await new Promise((resolve) => setImmediate(resolve));
       await new Promise<void>((resolve) => {
@@ -223,11 +177,6 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
       await db.close();
     },
   };
-}
-
-interface EnvelopedRoot {
-  execute: (args: ExecutionArgs) => unknown;
-  subscribe: (args: ExecutionArgs) => unknown;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown) {

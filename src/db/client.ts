@@ -7,6 +7,7 @@ import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapt
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { type QueryCounter, countQueries } from './queryCounter.js';
 
 export type Db = PrismaClient;
 
@@ -14,6 +15,8 @@ export interface Database {
   prisma: Db;
   adapterFactory: SqlMigrationAwareDriverAdapterFactory;
   kind: 'pglite' | 'postgres';
+  /** statements sent through Prisma since start (src/db/queryCounter.ts) */
+  queries: QueryCounter;
   /** Runs fn while holding a cluster-wide lock (migrations from instances starting together). */
   withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
   ping(): Promise<void>;
@@ -38,10 +41,12 @@ async function openPglite(dataDir: string): Promise<Database> {
   const client = new PGlite(inMemory ? undefined : dataDir);
   await client.waitReady;
   const adapterFactory = new PrismaPGlite(client);
-  const prisma = new PrismaClient({ adapter: adapterFactory });
+  const counted = countQueries(adapterFactory);
+  const prisma = new PrismaClient({ adapter: counted.factory });
   return {
     prisma,
     adapterFactory,
+    queries: counted.counter,
     kind: 'pglite',
     // PGlite lives inside this one process: nothing else can migrate it concurrently.
     withMigrationLock: (fn) => fn(),
@@ -59,9 +64,11 @@ async function openPostgres(connectionString: string): Promise<Database> {
   const pool = new pg.Pool({ connectionString, max: 10 });
   // A pool error (server restart) must not crash the process; queries will report it.
   pool.on('error', () => {});
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const counted = countQueries(new PrismaPg(pool));
+  const prisma = new PrismaClient({ adapter: counted.factory });
   return {
     prisma,
+    queries: counted.counter,
     // The schema engine opens its own short-lived pool and never disposes it: keep its
     // idle connections from holding the process open after a migration.
     adapterFactory: new PrismaPg({ connectionString, max: 2, idleTimeoutMillis: 200 }),

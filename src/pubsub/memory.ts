@@ -1,15 +1,17 @@
 import { type PubSub, topicChannel } from './topics.js';
 
-/** Single-process PubSub (the embedded default). Payloads are JSON round-tripped so code
- *  behaves as it does over Redis: no shared references, no Date objects. */
+/** Single-process PubSub (the embedded default). A payload is JSON round-tripped once per
+ *  publish, as over Redis: no Date objects, nothing shared with the publisher, and one parsed
+ *  copy for every listener, which the delivery path relies on to execute an event once per
+ *  cohort. Listeners must treat payloads as read-only. */
 export function createMemoryPubSub(): PubSub {
   const handlers = new Map<string, Set<(payload: never) => void>>();
   return {
     async publish(topic, key, payload) {
       const listeners = handlers.get(topicChannel(topic, key));
       if (!listeners?.size) return;
-      const json = JSON.stringify(payload);
-      for (const handler of [...listeners]) handler(JSON.parse(json) as never);
+      const event = JSON.parse(JSON.stringify(payload)) as never;
+      for (const handler of [...listeners]) handler(event);
     },
     async listen(topic, key, handler) {
       const channel = topicChannel(topic, key);

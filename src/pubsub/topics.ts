@@ -36,10 +36,10 @@ export interface AttachmentSnapshot {
   size: number;
 }
 
-export interface MessageSnapshot {
+/** A message as a reply target carries: enough to show "replying to …" without a query. */
+export interface RepliedMessageSnapshot {
   id: string;
   channelId: string;
-  guildId: string;
   authorId: string;
   content: string;
   createdAt: string;
@@ -47,7 +47,24 @@ export interface MessageSnapshot {
   replyToId: string | null;
   author: UserSnapshot;
   attachments: AttachmentSnapshot[];
+}
+
+/** One emoji's reactors, in order of first use (count = userIds.length). */
+export interface ReactionSnapshot {
+  emoji: string;
+  userIds: string[];
+}
+
+/** Everything a message event carries, so that delivering it to any number of subscribers
+ *  queries nothing: author, attachments, mentions, reply target, reactions and channel. */
+export interface MessageSnapshot extends RepliedMessageSnapshot {
+  guildId: string;
+  /** who is mentioned: routes mention events; `mentions` carries the users */
   mentionIds: string[];
+  mentions: UserSnapshot[];
+  replyTo: RepliedMessageSnapshot | null;
+  reactions: ReactionSnapshot[];
+  channel: ChannelSnapshot;
 }
 
 export interface TypingPayload {

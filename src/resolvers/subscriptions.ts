@@ -2,23 +2,12 @@ import { builder } from '../schema/builder.js';
 import { parseGlobalId } from '../schema/ids.js';
 import { DeletedMessage, Message } from '../schema/message.js';
 import type { GuildEventPayload, MessageSnapshot, PresencePayload, TypingPayload } from '../pubsub/topics.js';
-import { GuildEvent, PresenceEvent, TypingEvent, userFromSnapshot } from '../schema/realtime.js';
+import { GuildEvent, PresenceEvent, TypingEvent } from '../schema/realtime.js';
+import { asEventParent } from '../schema/events.js';
+import type { Message as PrismaMessage } from '../generated/prisma/client.js';
 
-/** A published snapshot in the shape the Message type reads, with author and attachments
- *  already loaded so delivering an event to many subscribers queries nothing. */
-function fromSnapshot(s: MessageSnapshot) {
-  return {
-    id: s.id,
-    channelId: s.channelId,
-    authorId: s.authorId,
-    content: s.content,
-    createdAt: new Date(s.createdAt),
-    editedAt: s.editedAt ? new Date(s.editedAt) : null,
-    replyToId: s.replyToId,
-    author: userFromSnapshot(s.author),
-    attachments: s.attachments.map((a) => ({ ...a, uploaderId: s.authorId, messageId: s.id, createdAt: new Date(s.createdAt) })),
-  };
-}
+/** A published message as the Message type's parent: its fields answer from the snapshot. */
+const fromSnapshot = (s: MessageSnapshot) => asEventParent<MessageSnapshot, PrismaMessage>(s);
 
 builder.subscriptionFields((t) => ({
   messageAdded: t.field({

@@ -4,6 +4,7 @@ import RelayPlugin from '@pothos/plugin-relay';
 import type { GraphQLContext } from '../context.js';
 import type PrismaTypes from '../generated/pothos-prisma-types.js';
 import { getDatamodel } from '../generated/pothos-prisma-types.js';
+import './events.js';
 
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
@@ -15,7 +16,8 @@ export const builder = new SchemaBuilder<{
     ID: { Input: string; Output: string };
   };
 }>({
-  plugins: [PrismaPlugin, RelayPlugin],
+  // first = outermost: an event parent is answered before Prisma's plugin would load it
+  plugins: ['eventSnapshots', PrismaPlugin, RelayPlugin],
   defaultFieldNullability: false,
   prisma: {
     client: (ctx) => ctx.prisma,

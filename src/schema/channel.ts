@@ -1,5 +1,6 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { builder } from './builder.js';
+import { viewerDependent } from './events.js';
 import { pageArgs, toConnection } from './connections.js';
 import { Message } from './message.js';
 import { connectionFields } from './pageInfo.js';
@@ -21,6 +22,7 @@ export const Channel = builder.prismaNode('Channel', {
         type: Message,
         description:
           'Newest first. `after` pages back in time; `before` (with `last`) returns newer messages, for catch-up after a reconnect. A message id is accepted as a cursor.',
+        extensions: viewerDependent,
         resolve: async (channel, args, ctx, info) => {
           const { include } = queryFromInfo({ context: ctx, info, path: ['edges', 'node'] }) as { include?: object };
           const page = await ctx.services.messages.list(ctx.actor, channel.id, pageArgs(args, 'Message'), include);
@@ -32,14 +34,17 @@ export const Channel = builder.prismaNode('Channel', {
     typingUsers: t.field({
       type: [User],
       description: 'Who is typing in this channel right now, across every server instance.',
+      extensions: viewerDependent,
       resolve: (channel, _args, ctx) => ctx.services.typing.typingUsers(ctx.actor, channel.id),
     }),
     unreadCount: t.int({
       description: "Messages after the viewer's read marker.",
+      extensions: viewerDependent,
       resolve: (channel, _args, ctx) => ctx.services.readStates.unreadCount(ctx.actor, channel.id),
     }),
     mentionCount: t.int({
       description: 'Unread messages that mention the viewer.',
+      extensions: viewerDependent,
       resolve: (channel, _args, ctx) => ctx.services.readStates.mentionCount(ctx.actor, channel.id),
     }),
   }),

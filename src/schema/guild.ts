@@ -1,4 +1,5 @@
 import { builder } from './builder.js';
+import { viewerDependent } from './events.js';
 import { Channel } from './channel.js';
 import { pageArgs, toConnection } from './connections.js';
 import { connectionFields } from './pageInfo.js';
@@ -17,11 +18,13 @@ export const Guild = builder.prismaNode('Guild', {
     channels: t.field({
       type: [Channel],
       description: 'Ordered by position. Empty for a viewer who is not a member.',
+      extensions: viewerDependent,
       resolve: (guild, _args, ctx) => ctx.services.channels.listForGuild(ctx.actor, guild.id),
     }),
     members: t.connection(
       {
         type: Member,
+        extensions: viewerDependent,
         resolve: async (guild, args, ctx) =>
           toConnection(await ctx.services.guilds.members(ctx.actor, guild.id, pageArgs(args, 'Member')), 'Member'),
       },
@@ -30,22 +33,26 @@ export const Guild = builder.prismaNode('Guild', {
     roles: t.field({
       type: [Role],
       description: 'Highest first. Empty for a viewer who is not a member.',
+      extensions: viewerDependent,
       resolve: (guild, _args, ctx) => ctx.services.roles.list(ctx.actor, guild.id),
     }),
     viewerPermissions: t.field({
       type: [Permission],
       description: 'What the viewer may do here, to grey out what they may not.',
+      extensions: viewerDependent,
       resolve: (guild, _args, ctx) => ctx.services.roles.viewerPermissions(ctx.actor, guild.id),
     }),
     viewerUnread: t.field({
       type: UnreadSummary,
       nullable: true,
       description: "The viewer's unread state over the guild's text channels; null for a non-member.",
+      extensions: viewerDependent,
       resolve: (guild, _args, ctx) => ctx.services.readStates.guildSummary(ctx.actor, guild.id),
     }),
     onlineMembers: t.field({
       type: [User],
       description: 'Members with a live connection on any server instance.',
+      extensions: viewerDependent,
       resolve: (guild, _args, ctx) => ctx.services.presence.onlineMembers(ctx.actor, guild.id),
     }),
   }),

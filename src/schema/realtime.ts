@@ -7,24 +7,16 @@ import type {
   TypingPayload,
   UserSnapshot,
 } from '../pubsub/topics.js';
+import type { Channel as PrismaChannel, Guild as PrismaGuild, User as PrismaUser } from '../generated/prisma/client.js';
 import { builder } from './builder.js';
+import { asEventParent } from './events.js';
 import { Channel } from './channel.js';
 import { Guild } from './guild.js';
 import { toGlobalId } from './ids.js';
 import { PresenceStatus, User } from './user.js';
 
-/** A user snapshot from an event, in the shape the User type reads. */
-export function userFromSnapshot(u: UserSnapshot) {
-  return {
-    ...u,
-    createdAt: new Date(u.createdAt),
-    usernameKey: u.username.toLowerCase(),
-    // not carried by events: the email resolver shows it only to the user themself anyway
-    email: null as unknown as string,
-    passwordHash: '',
-    presencePreference: 'ONLINE' as const,
-  };
-}
+/** A user of an event, resolved from its snapshot (src/schema/events.ts). */
+export const userFromSnapshot = (u: UserSnapshot) => asEventParent<UserSnapshot, PrismaUser>(u);
 
 export const TypingEvent = builder.objectRef<TypingPayload>('TypingEvent').implement({
   fields: (t) => ({
@@ -50,8 +42,8 @@ export const PresenceEvent = builder.objectRef<PresencePayload>('PresenceEvent')
 
 type GuildEventOf<K extends GuildEventPayload['kind']> = Extract<GuildEventPayload, { kind: K }>;
 
-const channelFromSnapshot = (c: ChannelSnapshot) => ({ ...c, createdAt: new Date(c.createdAt) });
-const guildFromSnapshot = (g: GuildSnapshot) => ({ ...g, createdAt: new Date(g.createdAt) });
+const channelFromSnapshot = (c: ChannelSnapshot) => asEventParent<ChannelSnapshot, PrismaChannel>(c);
+const guildFromSnapshot = (g: GuildSnapshot) => asEventParent<GuildSnapshot, PrismaGuild>(g);
 
 export const MemberLeftReason = builder.enumType('MemberLeftReason', { values: ['LEFT', 'KICKED', 'BANNED'] as const });
 

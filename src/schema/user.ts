@@ -1,4 +1,5 @@
 import { builder } from './builder.js';
+import { viewerDependent } from './events.js';
 import { connectionFields } from './pageInfo.js';
 
 export const PresenceStatus = builder.enumType('PresenceStatus', {
@@ -13,6 +14,7 @@ export const User = builder.prismaNode('User', {
     email: t.string({
       nullable: true,
       description: 'Only visible to the user themself.',
+      extensions: viewerDependent,
       resolve: (user, _args, ctx) =>
         user.id === ctx.actor.userId || ctx.selfUserIds.has(user.id) ? (user.email ?? null) : null,
     }),

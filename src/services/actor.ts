@@ -29,6 +29,11 @@ export class Actor {
     this.memberships = new DataLoader((guildIds) => this.loadMemberships(guildIds), { cache: true });
   }
 
+  /** The same identity with empty caches: one per operation of a long-lived connection. */
+  fresh(): Actor {
+    return new Actor(this.db, this.userId, this.sessionId, this.expiresAt, this.authError);
+  }
+
   get isSignedIn(): boolean {
     return this.userId !== null;
   }

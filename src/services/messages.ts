@@ -1,12 +1,13 @@
 // Sending, reading, editing and deleting messages.
 import type { Db } from '../db/client.js';
 import type { Prisma } from '../generated/prisma/client.js';
-import type { MessageSnapshot, PubSub } from '../pubsub/topics.js';
+import type { MessageSnapshot, PubSub, RepliedMessageSnapshot } from '../pubsub/topics.js';
 import type { Access } from './access.js';
 import type { Actor } from './actor.js';
 import { badInput, forbidden, notFound } from './errors.js';
 import { isId, newId } from './ids.js';
 import { type PageArgs, finishPage, planPage } from './pagination.js';
+import { channelSnapshot, userSnapshot } from './snapshots.js';
 import { Permission, has } from './permissions.js';
 import type { AttachmentService } from './attachments.js';
 import type { RateLimits } from './rateLimits.js';
@@ -30,29 +31,50 @@ function decodeUserId(token: string): string | null {
   return type === 'User' && id && isId(id) ? id : null;
 }
 
+const userSnapshotSelect = { id: true, username: true, displayName: true, createdAt: true } as const;
+const attachmentSnapshotSelect = { id: true, fileName: true, storedName: true, contentType: true, size: true } as const;
+
 /** What a published message event carries, so subscribers never query per event. */
 export const snapshotInclude = {
-  author: { select: { id: true, username: true, displayName: true, createdAt: true } },
-  attachments: { select: { id: true, fileName: true, storedName: true, contentType: true, size: true } },
-  mentions: { select: { userId: true } },
-  channel: { select: { guildId: true } },
+  author: { select: userSnapshotSelect },
+  attachments: { select: attachmentSnapshotSelect, orderBy: { id: 'asc' } },
+  mentions: { select: { user: { select: userSnapshotSelect } } },
+  channel: true,
+  replyTo: { include: { author: { select: userSnapshotSelect }, attachments: { select: attachmentSnapshotSelect, orderBy: { id: 'asc' } } } },
+  reactions: { select: { emoji: true, userId: true }, orderBy: [{ createdAt: 'asc' }, { emoji: 'asc' }] },
 } satisfies Prisma.MessageInclude;
 
 type MessageWithSnapshot = Prisma.MessageGetPayload<{ include: typeof snapshotInclude }>;
 
 export function toSnapshot(m: MessageWithSnapshot): MessageSnapshot {
+  const reactions = new Map<string, string[]>();
+  for (const { emoji, userId } of m.reactions) {
+    const users = reactions.get(emoji);
+    if (users) users.push(userId);
+    else reactions.set(emoji, [userId]);
+  }
+  return {
+    ...repliedSnapshot(m),
+    guildId: m.channel.guildId,
+    mentionIds: m.mentions.map((x) => x.user.id),
+    mentions: m.mentions.map((x) => userSnapshot(x.user)),
+    replyTo: m.replyTo ? repliedSnapshot(m.replyTo) : null,
+    reactions: [...reactions].map(([emoji, userIds]) => ({ emoji, userIds })),
+    channel: channelSnapshot(m.channel),
+  };
+}
+
+function repliedSnapshot(m: MessageWithSnapshot['replyTo'] & {}): RepliedMessageSnapshot {
   return {
     id: m.id,
     channelId: m.channelId,
-    guildId: m.channel.guildId,
     authorId: m.authorId,
     content: m.content,
     createdAt: m.createdAt.toISOString(),
     editedAt: m.editedAt?.toISOString() ?? null,
     replyToId: m.replyToId,
-    author: { ...m.author, createdAt: m.author.createdAt.toISOString() },
+    author: userSnapshot(m.author),
     attachments: m.attachments,
-    mentionIds: m.mentions.map((x) => x.userId),
   };
 }
 

@@ -3,12 +3,19 @@ import type { Db } from '../db/client.js';
 import type { Channel, Guild } from '../generated/prisma/client.js';
 import type { ChannelSnapshot, GuildSnapshot, UserSnapshot } from '../pubsub/topics.js';
 
+export const userSnapshot = (u: { id: string; username: string; displayName: string; createdAt: Date }): UserSnapshot => ({
+  id: u.id,
+  username: u.username,
+  displayName: u.displayName,
+  createdAt: u.createdAt.toISOString(),
+});
+
 export async function loadUserSnapshot(db: Db, userId: string): Promise<UserSnapshot> {
   const user = await db.user.findUniqueOrThrow({
     where: { id: userId },
     select: { id: true, username: true, displayName: true, createdAt: true },
   });
-  return { ...user, createdAt: user.createdAt.toISOString() };
+  return userSnapshot(user);
 }
 
 export const channelSnapshot = (c: Channel): ChannelSnapshot => ({

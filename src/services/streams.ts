@@ -8,10 +8,14 @@ export class EventStream<T> implements AsyncIterableIterator<T> {
   /** finishing: no new events, but the queued ones are still delivered before completion */
   private finishing = false;
   private readonly cleanups: (() => Promise<void> | void)[] = [];
+  /** set by drain(): events go straight to the consumer, with no promise per event */
+  private sink: { value: (value: T) => void; end: () => void } | null = null;
 
   push(value: T): void {
     if (this.done || this.finishing) return;
-    if (this.waiting) {
+    if (this.sink) {
+      this.sink.value(value);
+    } else if (this.waiting) {
       const resolve = this.waiting;
       this.waiting = null;
       resolve({ value, done: false });
@@ -33,6 +37,22 @@ export class EventStream<T> implements AsyncIterableIterator<T> {
     if (this.buffer.length === 0) this.end();
   }
 
+  /**
+   * Push mode instead of async iteration: every queued and future event goes to onValue
+   * synchronously, in order, then onEnd once. For the delivery path, where a promise per
+   * event per subscriber is the cost that adds up.
+   */
+  drain(onValue: (value: T) => void, onEnd: () => void): void {
+    if (this.sink || this.waiting) throw new Error('EventStream has a consumer already');
+    if (this.done) return onEnd();
+    this.sink = { value: onValue, end: onEnd };
+    for (const value of this.buffer.splice(0)) onValue(value);
+    if (this.finishing) {
+      this.finishing = false;
+      this.end();
+    }
+  }
+
   /** Ends the stream: pending events are dropped (unless it is finishing), the consumer sees completion. */
   end(): void {
     if (this.done) return;
@@ -41,6 +61,9 @@ export class EventStream<T> implements AsyncIterableIterator<T> {
     this.buffer.length = 0;
     this.waiting?.({ value: undefined, done: true });
     this.waiting = null;
+    const sink = this.sink;
+    this.sink = null;
+    sink?.end();
     for (const fn of this.cleanups.splice(0)) void Promise.resolve(fn()).catch(() => {});
   }
 

@@ -1,0 +1,411 @@
+// GraphQL over WebSocket: the graphql-transport-ws protocol (what the graphql-ws client,
+// GraphiQL, Apollo and urql speak), served here rather than by graphql-ws's server so that
+// an event is executed and serialized once per cohort and the same bytes go to every socket
+// (src/realtime/delivery). Message parsing and close codes come from graphql-ws itself.
+//
+// A connection authenticates once, in connection_init; a refused token closes it with 4403,
+// as does the token's expiry, so clients refresh and reconnect. A signed-in connection counts
+// for presence while it is open.
+import type { Server } from 'node:http';
+import {
+  type ExecutionResult,
+  GraphQLError,
+  type GraphQLSchema,
+  createSourceEventStream,
+  execute,
+} from 'graphql';
+import { CloseCode, MessageType, type SubscribePayload, parseMessage } from 'graphql-ws';
+import { type WebSocket, WebSocketServer } from 'ws';
+import type { GraphQLContext } from '../context.js';
+import type { Logger } from '../logger.js';
+import { type Cohort, Cohorts, type Payload } from '../realtime/delivery/cohorts.js';
+import { OperationCache, type ParseAndValidate, type PreparedOperation } from '../realtime/delivery/operations.js';
+import type { Actor } from '../services/actor.js';
+import type { Services } from '../services/index.js';
+import { EventStream } from '../services/streams.js';
+
+const PROTOCOL = 'graphql-transport-ws';
+const CLOSE_BRACE = Buffer.from('}');
+
+export interface WebSocketOptions {
+  httpServer: Server;
+  path: string;
+  schema: GraphQLSchema;
+  services: Services;
+  newContext: (actor: Actor) => GraphQLContext;
+  parseAndValidate: ParseAndValidate;
+  /** the HTTP path's error masking, so both transports answer alike */
+  maskError: (error: unknown, message: string) => Error;
+  log: Logger;
+  /** frames larger than this close the socket with 1009 before they are buffered */
+  maxMessageBytes: number;
+  /** a socket whose unsent data exceeds this is too slow to keep up: it is dropped */
+  maxBufferedBytes: number;
+  connectionInitTimeoutMs?: number;
+  /** how often dead peers are looked for (ping, then terminate if no pong by the next round) */
+  heartbeatMs?: number;
+}
+
+export interface WebSocketTransport {
+  /** live connections and subscriptions on this instance */
+  stats(): { connections: number; subscriptions: number; cohorts: number; executions: number };
+  /** closes every socket with 1001 (going away) and stops accepting new ones */
+  close(): Promise<void>;
+}
+
+interface Subscription {
+  readonly id: string;
+  /** `{"id":…,"type":"next","payload":` for this subscription's frames */
+  readonly prefix: Buffer;
+  readonly cohort: Cohort;
+  readonly source: AsyncIterator<unknown>;
+  /** deliveries waiting for an execution still running, in order */
+  tail: Promise<void> | null;
+  /** the client completed it or the socket closed: nothing more is sent */
+  cancelled: boolean;
+}
+
+interface Connection {
+  readonly socket: WebSocket;
+  initialised: boolean;
+  actor: Actor | null;
+  /** null while the subscription is being set up */
+  readonly subscriptions: Map<string, Subscription | null>;
+  initTimer: NodeJS.Timeout | undefined;
+  expiryTimer: NodeJS.Timeout | undefined;
+  presence: Promise<{ userId: string; connectionId: string } | null> | null;
+  alive: boolean;
+}
+
+export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
+  const { schema, services, newContext, log } = options;
+  const operations = new OperationCache(schema, options.parseAndValidate);
+  const serialize = (result: ExecutionResult): Buffer => {
+    if (!result.errors?.length) return Buffer.from(JSON.stringify(result));
+    const errors = result.errors.map((error) => (options.maskError(error, 'Unexpected error.') as GraphQLError).toJSON());
+    return Buffer.from(JSON.stringify({ ...result, errors }));
+  };
+  const cohorts = new Cohorts(
+    (cohort, event) =>
+      execute({
+        schema,
+        document: cohort.operation.document,
+        operationName: cohort.operation.operationName,
+        variableValues: cohort.variables,
+        rootValue: event,
+        // a shared cohort executes as nobody: a field that reads the viewer without being
+        // marked viewerDependent fails closed instead of answering for somebody else
+        contextValue: newContext(cohort.viewer ? cohort.viewer.fresh() : services.auth.anonymous()),
+      }) as ExecutionResult | Promise<ExecutionResult>,
+    serialize,
+  );
+  const connections = new Set<Connection>();
+  let subscriptionCount = 0;
+
+  const wss = new WebSocketServer({
+    server: options.httpServer,
+    path: options.path,
+    maxPayload: options.maxMessageBytes,
+    handleProtocols: (protocols) => (protocols.has(PROTOCOL) ? PROTOCOL : false),
+  });
+  wss.on('error', (err) => log.error({ err }, 'websocket server error'));
+
+  const sendJson = (conn: Connection, message: unknown) => {
+    if (conn.socket.readyState === conn.socket.OPEN) conn.socket.send(JSON.stringify(message));
+  };
+
+  const sendPayload = (conn: Connection, sub: Subscription, payload: Buffer) => {
+    const { socket } = conn;
+    if (sub.cancelled || socket.readyState !== socket.OPEN) return;
+    if (socket.bufferedAmount > options.maxBufferedBytes) {
+      // it would hold every event for everyone in memory; it reconnects and resumes instead
+      log.warn({ bufferedAmount: socket.bufferedAmount }, 'dropping a websocket that cannot keep up');
+      socket.terminate();
+      return;
+    }
+    socket.send(Buffer.concat([sub.prefix, payload, CLOSE_BRACE]), { binary: false });
+  };
+
+  const deliver = (conn: Connection, sub: Subscription, event: unknown) => {
+    let payload: Payload;
+    try {
+      payload = cohorts.payloadFor(sub.cohort, event);
+    } catch (err) {
+      log.error({ err }, 'event execution failed');
+      return;
+    }
+    if (!sub.tail && Buffer.isBuffer(payload)) {
+      sendPayload(conn, sub, payload);
+      return;
+    }
+    const tail: Promise<void> = (sub.tail ?? Promise.resolve())
+      .then(() => payload)
+      .then(
+        (bytes) => sendPayload(conn, sub, bytes),
+        (err: unknown) => log.error({ err }, 'event execution failed'),
+      )
+      .finally(() => {
+        if (sub.tail === tail) sub.tail = null;
+      });
+    sub.tail = tail;
+  };
+
+  const release = (conn: Connection, sub: Subscription) => {
+    if (conn.subscriptions.get(sub.id) === sub) conn.subscriptions.delete(sub.id);
+    cohorts.leave(sub.cohort);
+    subscriptionCount -= 1;
+  };
+
+  /** The source ended (cut by the server, or the guild was deleted): complete it, after
+   *  whatever was already on its way. */
+  const ended = (conn: Connection, sub: Subscription) => {
+    const complete = () => {
+      if (sub.cancelled) return;
+      sub.cancelled = true;
+      release(conn, sub);
+      sendJson(conn, { id: sub.id, type: MessageType.Complete });
+    };
+    if (sub.tail) void sub.tail.then(complete);
+    else complete();
+  };
+
+  const cancel = (conn: Connection, sub: Subscription) => {
+    if (sub.cancelled) return;
+    sub.cancelled = true;
+    release(conn, sub);
+    void sub.source.return?.();
+  };
+
+  const startOperation = async (conn: Connection, id: string, payload: SubscribePayload) => {
+    const prepared = operations.get(payload.query, payload.operationName);
+    if (Array.isArray(prepared)) {
+      if (conn.subscriptions.has(id)) {
+        sendJson(conn, { id, type: MessageType.Error, payload: prepared.map((e) => maskedJson(options.maskError(e, 'Unexpected error.'))) });
+      }
+      return;
+    }
+    const operation = prepared as PreparedOperation;
+    const variables = (payload.variables ?? {}) as Record<string, unknown>;
+    const actor = (conn.actor ?? services.auth.anonymous()).fresh();
+    const args = {
+      schema,
+      document: operation.document,
+      operationName: operation.operationName,
+      variableValues: variables,
+      contextValue: newContext(actor),
+    };
+    if (operation.kind !== 'subscription') {
+      const result = await execute(args);
+      if (!conn.subscriptions.has(id)) return;
+      conn.socket.send(Buffer.concat([nextPrefix(id), serialize(result), CLOSE_BRACE]), { binary: false });
+      sendJson(conn, { id, type: MessageType.Complete });
+      return;
+    }
+    const source = await createSourceEventStream(args);
+    if (!isAsyncIterable(source)) {
+      if (!conn.subscriptions.has(id)) return;
+      conn.socket.send(Buffer.concat([nextPrefix(id), serialize(source as ExecutionResult), CLOSE_BRACE]), {
+        binary: false,
+      });
+      sendJson(conn, { id, type: MessageType.Complete });
+      return;
+    }
+    const iterator = source[Symbol.asyncIterator]();
+    if (!conn.subscriptions.has(id) || conn.socket.readyState !== conn.socket.OPEN) {
+      void iterator.return?.();
+      return;
+    }
+    const sub: Subscription = {
+      id,
+      prefix: nextPrefix(id),
+      cohort: cohorts.join(operation, variables, actor),
+      source: iterator,
+      tail: null,
+      cancelled: false,
+    };
+    subscriptionCount += 1;
+    conn.subscriptions.set(id, sub);
+    if (iterator instanceof EventStream) {
+      iterator.drain(
+        (event) => deliver(conn, sub, event),
+        () => ended(conn, sub),
+      );
+      return;
+    }
+    // any other async iterable: pulled one event at a time
+    void (async () => {
+      try {
+        for (let step = await iterator.next(); !step.done && !sub.cancelled; step = await iterator.next()) {
+          deliver(conn, sub, step.value);
+        }
+      } catch (err) {
+        log.error({ err }, 'subscription source failed');
+      }
+      ended(conn, sub);
+    })();
+  };
+
+  const onConnectionInit = async (conn: Connection, payload: Record<string, unknown> | undefined) => {
+    const authorization = payload?.authorization ?? payload?.Authorization;
+    const actor = await services.auth.authenticate(typeof authorization === 'string' ? authorization : undefined);
+    if (conn.socket.readyState !== conn.socket.OPEN) return;
+    if (actor.authError) {
+      // refused, not anonymous: the client must refresh its token and reconnect
+      conn.socket.close(CloseCode.Forbidden, 'Forbidden: access token refused');
+      return;
+    }
+    conn.actor = actor;
+    const userId = actor.userId;
+    if (userId) {
+      conn.presence = services.presence.connected(userId).then(
+        (connectionId) => ({ userId, connectionId }),
+        (err: unknown) => {
+          log.warn({ err }, 'presence connect failed');
+          return null;
+        },
+      );
+    }
+    if (actor.expiresAt) {
+      const ms = Math.max(0, actor.expiresAt.getTime() - Date.now());
+      conn.expiryTimer = setTimeout(() => conn.socket.close(CloseCode.Forbidden, 'Forbidden: access token expired'), ms);
+    }
+    sendJson(conn, { type: MessageType.ConnectionAck });
+  };
+
+  const onMessage = async (conn: Connection, data: string) => {
+    let message;
+    try {
+      message = parseMessage(data);
+    } catch {
+      conn.socket.close(CloseCode.BadRequest, 'Invalid message received');
+      return;
+    }
+    switch (message.type) {
+      case MessageType.ConnectionInit: {
+        if (conn.initialised) {
+          conn.socket.close(CloseCode.TooManyInitialisationRequests, 'Too many initialisation requests');
+          return;
+        }
+        conn.initialised = true;
+        clearTimeout(conn.initTimer);
+        await onConnectionInit(conn, message.payload);
+        return;
+      }
+      case MessageType.Ping:
+        sendJson(conn, message.payload ? { type: MessageType.Pong, payload: message.payload } : { type: MessageType.Pong });
+        return;
+      case MessageType.Pong:
+        return;
+      case MessageType.Subscribe: {
+        if (!conn.actor) {
+          conn.socket.close(CloseCode.Unauthorized, 'Unauthorized');
+          return;
+        }
+        const { id } = message;
+        if (conn.subscriptions.has(id)) {
+          conn.socket.close(CloseCode.SubscriberAlreadyExists, `Subscriber for ${id} already exists`);
+          return;
+        }
+        conn.subscriptions.set(id, null);
+        try {
+          await startOperation(conn, id, message.payload);
+        } finally {
+          if (conn.subscriptions.get(id) === null) conn.subscriptions.delete(id);
+        }
+        return;
+      }
+      case MessageType.Complete: {
+        const sub = conn.subscriptions.get(message.id);
+        conn.subscriptions.delete(message.id);
+        if (sub) cancel(conn, sub);
+        return;
+      }
+      default:
+        conn.socket.close(CloseCode.BadRequest, `Unexpected message of type ${message.type} received`);
+    }
+  };
+
+  const onClose = (conn: Connection) => {
+    connections.delete(conn);
+    clearTimeout(conn.initTimer);
+    clearTimeout(conn.expiryTimer);
+    for (const sub of [...conn.subscriptions.values()]) if (sub) cancel(conn, sub);
+    conn.subscriptions.clear();
+    conn.presence
+      ?.then((p) => p && services.presence.disconnected(p.userId, p.connectionId))
+      .catch((err) => log.warn({ err }, 'presence disconnect failed'));
+  };
+
+  wss.on('connection', (socket) => {
+    if (socket.protocol !== PROTOCOL) {
+      socket.close(CloseCode.SubprotocolNotAcceptable, 'Subprotocol not acceptable');
+      return;
+    }
+    const conn: Connection = {
+      socket,
+      initialised: false,
+      actor: null,
+      subscriptions: new Map(),
+      initTimer: undefined,
+      expiryTimer: undefined,
+      presence: null,
+      alive: true,
+    };
+    connections.add(conn);
+    conn.initTimer = setTimeout(() => {
+      if (!conn.initialised) socket.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
+    }, options.connectionInitTimeoutMs ?? 3_000);
+    socket.on('message', (data, isBinary) => {
+      const text = isBinary ? Buffer.from(data as Buffer).toString('utf8') : String(data);
+      onMessage(conn, text).catch((err: unknown) => {
+        log.error({ err }, 'websocket message handling failed');
+        socket.close(CloseCode.InternalServerError, 'Internal server error');
+      });
+    });
+    socket.on('pong', () => {
+      conn.alive = true;
+    });
+    socket.on('error', (err) => log.debug({ err: err.message }, 'websocket error'));
+    socket.once('close', () => onClose(conn));
+  });
+
+  // One timer for every socket, not one per socket: a peer that did not answer the last ping
+  // is gone (its TCP connection may never report it).
+  const heartbeat = setInterval(() => {
+    for (const conn of connections) {
+      if (!conn.alive) {
+        conn.socket.terminate();
+        continue;
+      }
+      conn.alive = false;
+      conn.socket.ping();
+    }
+  }, options.heartbeatMs ?? 30_000);
+  heartbeat.unref();
+
+  return {
+    stats: () => ({
+      connections: connections.size,
+      subscriptions: subscriptionCount,
+      cohorts: cohorts.size,
+      executions: cohorts.executions,
+    }),
+    async close() {
+      clearInterval(heartbeat);
+      for (const conn of connections) conn.socket.close(1001, 'Going away');
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+function nextPrefix(id: string): Buffer {
+  return Buffer.from(`{"id":${JSON.stringify(id)},"type":"${MessageType.Next}","payload":`);
+}
+
+function maskedJson(error: Error) {
+  return error instanceof GraphQLError ? error.toJSON() : { message: error.message };
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof (value as AsyncIterable<unknown> | null)?.[Symbol.asyncIterator] === 'function';
+}
