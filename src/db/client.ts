@@ -60,6 +60,24 @@ async function openPglite(dataDir: string): Promise<Database> {
   };
 }
 
+/**
+ * For the schema engine: Prisma's pg adapter runs a migration script split at every ';',
+ * which cuts SQL function bodies (`$$ … $$`, the counter triggers) apart. This one sends the
+ * script whole, as one simple-protocol query (one implicit transaction), as Prisma's native
+ * schema engine does; PGlite's adapter already runs scripts whole.
+ */
+class PrismaPgWholeScripts extends PrismaPg {
+  override async connect() {
+    const adapter = await super.connect();
+    // errors go through the adapter's own conversion, as those of its other methods do
+    const { onError } = adapter as unknown as { onError(error: unknown): never };
+    adapter.executeScript = async (script: string) => {
+      await (adapter.underlyingDriver() as pg.Pool).query(script).catch((error: unknown) => onError.call(adapter, error));
+    };
+    return adapter;
+  }
+}
+
 async function openPostgres(connectionString: string): Promise<Database> {
   const pool = new pg.Pool({ connectionString, max: 10 });
   // A pool error (server restart) must not crash the process; queries will report it.
@@ -71,7 +89,7 @@ async function openPostgres(connectionString: string): Promise<Database> {
     queries: counted.counter,
     // The schema engine opens its own short-lived pool and never disposes it: keep its
     // idle connections from holding the process open after a migration.
-    adapterFactory: new PrismaPg({ connectionString, max: 2, idleTimeoutMillis: 200 }),
+    adapterFactory: new PrismaPgWholeScripts({ connectionString, max: 2, idleTimeoutMillis: 200 }),
     kind: 'postgres',
     withMigrationLock: async (fn) => {
       const lockClient = new pg.Client({ connectionString });
