@@ -13,6 +13,7 @@ import { type Database, openDatabase } from './db/client.js';
 import { migrateDatabase } from './db/migrate.js';
 import { createErrorMasker } from './http/errors.js';
 import { createUploadRoutes } from './http/uploads.js';
+import { WEB_DIST_DIR, createWebClientRoutes } from './http/webClient.js';
 import { attachWebSocket } from './http/websocket.js';
 import { type Logger, createLogger } from './logger.js';
 import type { PubSub } from './pubsub/topics.js';
@@ -67,6 +68,7 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
   }, Math.min(uploadTtlMs / 2, 3_600_000));
   uploadSweep.unref();
   const uploads = createUploadRoutes({ attachments: services.attachments, auth: services.auth, log });
+  const web = createWebClientRoutes({ distDir: WEB_DIST_DIR, log });
 
   const newContext = (actor: Actor) => createContext({ services, prisma: db.prisma, pubsub, config }, actor);
   const errorMasker = createErrorMasker(log);
@@ -114,6 +116,7 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
   const httpServer = createServer((req, res) => {
     handleHealth(req, res)
       .then((handled) => handled || uploads.handle(req, res))
+      .then((handled) => handled || web.handle(req, res))
       .then((handled) => (handled ? undefined : yoga.requestListener(req, res)))
       .catch((err) => {
         log.error({ err }, 'request failed');
