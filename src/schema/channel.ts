@@ -1,4 +1,5 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
+import { UNREAD_COUNT_CAP } from '../services/readStates.js';
 import { builder } from './builder.js';
 import { viewerDependent } from './events.js';
 import { pageArgs, toConnection } from './connections.js';
@@ -38,12 +39,12 @@ export const Channel = builder.prismaNode('Channel', {
       resolve: (channel, _args, ctx) => ctx.services.typing.typingUsers(ctx.actor, channel.id),
     }),
     unreadCount: t.int({
-      description: "Messages after the viewer's read marker.",
+      description: `Messages by others after the viewer's read marker (since they joined, before their first mark). Counted up to ${UNREAD_COUNT_CAP}: ${UNREAD_COUNT_CAP} means ${UNREAD_COUNT_CAP} or more (show "${UNREAD_COUNT_CAP}+").`,
       extensions: viewerDependent,
       resolve: (channel, _args, ctx) => ctx.services.readStates.unreadCount(ctx.actor, channel.id),
     }),
     mentionCount: t.int({
-      description: 'Unread messages that mention the viewer.',
+      description: `Unread messages that mention the viewer. Counted up to ${UNREAD_COUNT_CAP}: ${UNREAD_COUNT_CAP} means ${UNREAD_COUNT_CAP} or more.`,
       extensions: viewerDependent,
       resolve: (channel, _args, ctx) => ctx.services.readStates.mentionCount(ctx.actor, channel.id),
     }),

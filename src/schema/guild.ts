@@ -1,3 +1,4 @@
+import { UNREAD_COUNT_CAP } from '../services/readStates.js';
 import { builder } from './builder.js';
 import { viewerDependent } from './events.js';
 import { Channel } from './channel.js';
@@ -62,9 +63,13 @@ export const UnreadSummary = builder
   .objectRef<{ unreadChannelCount: number; unreadMessageCount: number; mentionCount: number }>('UnreadSummary')
   .implement({
     fields: (t) => ({
-      unreadChannelCount: t.exposeInt('unreadChannelCount', { description: 'Text channels with unread messages.' }),
-      unreadMessageCount: t.exposeInt('unreadMessageCount'),
-      mentionCount: t.exposeInt('mentionCount', { description: 'Unread messages that mention the viewer.' }),
+      unreadChannelCount: t.exposeInt('unreadChannelCount', { description: 'Text channels with unread messages (exact).' }),
+      unreadMessageCount: t.exposeInt('unreadMessageCount', {
+        description: `Unread messages over all text channels, counted up to ${UNREAD_COUNT_CAP}: ${UNREAD_COUNT_CAP} means ${UNREAD_COUNT_CAP} or more.`,
+      }),
+      mentionCount: t.exposeInt('mentionCount', {
+        description: `Unread messages that mention the viewer, counted up to ${UNREAD_COUNT_CAP}: ${UNREAD_COUNT_CAP} means ${UNREAD_COUNT_CAP} or more.`,
+      }),
     }),
   });
 
