@@ -19,8 +19,18 @@ export const User = builder.prismaNode('User', {
         user.id === ctx.actor.userId || ctx.selfUserIds.has(user.id) ? (user.email ?? null) : null,
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'Account creation date.' }),
-    ownedGuildCount: t.relationCount('ownedGuilds', { description: 'Number of guilds (servers) they own.' }),
-    messageCount: t.relationCount('messages', { description: 'Number of messages they have sent.' }),
+    // Counters kept in the row by triggers (prisma/migrations/*_history_counters), never a count
+    // of history. `select` lets a parent without them (an event's author snapshot) load them.
+    ownedGuildCount: t.int({
+      description: 'Number of guilds (servers) they own.',
+      select: { ownedGuildCount: true },
+      resolve: (user) => user.ownedGuildCount,
+    }),
+    messageCount: t.int({
+      description: 'Number of messages they have sent (and not deleted).',
+      select: { messageCount: true },
+      resolve: (user) => user.messageCount,
+    }),
     status: t.field({
       type: PresenceStatus,
       resolve: (user, _args, ctx) => ctx.services.presence.statusOf(user.id),

@@ -112,7 +112,10 @@ export class MessageService {
     const result = await finishPage(rows, plan, 'desc', Boolean(page.after ?? page.before), async (id) =>
       Boolean(await this.db.message.findFirst({ where: { channelId, id }, select: { id: true } })),
     );
-    return { ...result, totalCount: () => this.db.message.count({ where: { channelId } }) };
+    // the channel's message count as triggers keep it (sharded rows, at most 16): never a count of history
+    const totalCount = () =>
+      this.db.channelMessageCount.aggregate({ where: { channelId }, _sum: { messages: true } }).then((r) => r._sum.messages ?? 0);
+    return { ...result, totalCount };
   }
 
   /**
