@@ -14,7 +14,7 @@ import { migrateDatabase } from './db/migrate.js';
 import { createErrorMasker } from './http/errors.js';
 import { createUploadRoutes } from './http/uploads.js';
 import { WEB_DIST_DIR, createWebClientRoutes } from './http/webClient.js';
-import { attachWebSocket } from './http/websocket.js';
+import { type WebSocketTransport, attachWebSocket } from './http/websocket.js';
 import { type Logger, createLogger } from './logger.js';
 import type { PubSub } from './pubsub/topics.js';
 import { createRealtimeBackend } from './realtime/index.js';
@@ -28,6 +28,8 @@ export interface App {
   stop(): Promise<void>;
   readonly url: string;
   readonly db: Database;
+  /** the WebSocket transport: connections, subscriptions and shared executions */
+  readonly websocket: WebSocketTransport;
   readonly pubsub: PubSub;
   readonly log: Logger;
 }
@@ -150,6 +152,7 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
   let url = '';
   return {
     db,
+    websocket,
     pubsub,
     log,
     get url() {
@@ -165,19 +168,31 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
       return bound;
     },
     /** Graceful: sockets are closed with 1001 (going away) so clients reconnect elsewhere,
-     *  this instance's users are marked offline, then the backends are released. */
+     *  this instance's users are marked offline, then the backends are released. Every step
+     *  runs even when an earlier one failed; the failures are logged, then reported together. */
     async stop() {
       clearInterval(uploadSweep);
-      await websocket.close();
+      const failed: string[] = [];
+      const step = async (name: string, run: () => Promise<unknown>, { critical = true } = {}) => {
+        try {
+          await run();
+        } catch (err) {
+          if (critical) failed.push(name);
+          log[critical ? 'error' : 'warn']({ err, step: name }, 'shutdown step failed');
+        }
+      };
+      await step('websocket', () => websocket.close());
       // let the closed sockets' subscriptions release their PubSub listeners first
       await new Promise((resolve) => setImmediate(resolve));
-      await new Promise<void>((resolve) => {
+      await step('http', () => new Promise<void>((resolve) => {
         httpServer.close(() => resolve());
         httpServer.closeAllConnections();
-      });
-      await services.presence.stop().catch((err) => log.warn({ err }, 'presence shutdown failed'));
-      await realtime.close();
-      await db.close();
+      }));
+      // users this instance held still go offline when their presence entries expire
+      await step('presence', () => services.presence.stop(), { critical: false });
+      await step('realtime', () => realtime.close());
+      await step('database', () => db.close());
+      if (failed.length) throw new Error(`shutdown steps failed: ${failed.join(', ')}`);
     },
   };
 }

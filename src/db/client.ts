@@ -1,13 +1,14 @@
 // One Prisma client over either backend: PGlite in-process (no DATABASE_URL) or a
 // PostgreSQL server through node-postgres. Everything above this file is backend-agnostic.
+// Each backend's packages are imported only when that backend is used (start-up time), and a
+// fresh embedded data directory starts from the pre-migrated template (./template.ts).
 import { mkdir } from 'node:fs/promises';
-import { PGlite } from '@electric-sql/pglite';
-import { PrismaPg } from '@prisma/adapter-pg';
+import type { PGlite } from '@electric-sql/pglite';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
-import pg from 'pg';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
-import { PrismaClient } from '../generated/prisma/client.js';
+import type pg from 'pg';
+import type { PrismaClient } from '../generated/prisma/client.js';
 import { type QueryCounter, countQueries } from './queryCounter.js';
+import { isFreshDataDir, restoreTemplate, templateTarball } from './template.js';
 
 export type Db = PrismaClient;
 
@@ -17,6 +18,8 @@ export interface Database {
   kind: 'pglite' | 'postgres';
   /** statements sent through Prisma since start (src/db/queryCounter.ts) */
   queries: QueryCounter;
+  /** Raw SQL outside Prisma, not counted (start-up checks that need not load Prisma's engine). */
+  query<T>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Runs fn while holding a cluster-wide lock (migrations from instances starting together). */
   withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
   ping(): Promise<void>;
@@ -31,15 +34,51 @@ export interface DatabaseOptions {
 // An arbitrary constant: every instance of this service contends for the same lock.
 const MIGRATION_LOCK_KEY = 727_001;
 
+const prismaClientClass = () => import('../generated/prisma/client.js').then((m) => m.PrismaClient);
+
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   return opts.databaseUrl ? openPostgres(opts.databaseUrl) : openPglite(opts.pgliteDataDir);
 }
 
-async function openPglite(dataDir: string): Promise<Database> {
-  const inMemory = dataDir === ':memory:' || dataDir.startsWith('memory://');
-  if (!inMemory) await mkdir(dataDir, { recursive: true });
-  const client = new PGlite(inMemory ? undefined : dataDir);
+const isInMemory = (dataDir: string) => dataDir === ':memory:' || dataDir.startsWith('memory://');
+
+const preopened = new Map<string, Promise<PGlite>>();
+
+/**
+ * Starts opening the embedded database before buildApp asks for it, so that PGlite's
+ * WebAssembly compiles and its files load while the rest of the app's modules are imported
+ * (src/index.ts). The next openDatabase of the same directory takes it over. No-op on PostgreSQL.
+ */
+export function preopenDatabase(opts: DatabaseOptions): void {
+  if (opts.databaseUrl || isInMemory(opts.pgliteDataDir) || preopened.has(opts.pgliteDataDir)) return;
+  const opening = startPglite(opts.pgliteDataDir);
+  opening.catch(() => {}); // reported by the openDatabase that takes it over
+  preopened.set(opts.pgliteDataDir, opening);
+}
+
+async function startPglite(dataDir: string): Promise<PGlite> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  let client: PGlite;
+  if (isInMemory(dataDir)) {
+    const loadDataDir = await templateTarball().catch(() => undefined);
+    client = new PGlite(loadDataDir ? { loadDataDir } : {});
+  } else {
+    if (await isFreshDataDir(dataDir)) await restoreTemplate(dataDir);
+    await mkdir(dataDir, { recursive: true });
+    client = new PGlite(dataDir);
+  }
   await client.waitReady;
+  return client;
+}
+
+async function openPglite(dataDir: string): Promise<Database> {
+  const opening = preopened.get(dataDir) ?? startPglite(dataDir);
+  preopened.delete(dataDir);
+  const [client, { PrismaPGlite }, PrismaClient] = await Promise.all([
+    opening,
+    import('pglite-prisma-adapter'),
+    prismaClientClass(),
+  ]);
   const adapterFactory = new PrismaPGlite(client);
   const counted = countQueries(adapterFactory);
   const prisma = new PrismaClient({ adapter: counted.factory });
@@ -48,6 +87,7 @@ async function openPglite(dataDir: string): Promise<Database> {
     adapterFactory,
     queries: counted.counter,
     kind: 'pglite',
+    query: async <T>(sql: string, params?: unknown[]) => (await client.query<T>(sql, params)).rows,
     // PGlite lives inside this one process: nothing else can migrate it concurrently.
     withMigrationLock: (fn) => fn(),
     ping: async () => {
@@ -66,19 +106,27 @@ async function openPglite(dataDir: string): Promise<Database> {
  * script whole, as one simple-protocol query (one implicit transaction), as Prisma's native
  * schema engine does; PGlite's adapter already runs scripts whole.
  */
-class PrismaPgWholeScripts extends PrismaPg {
-  override async connect() {
-    const adapter = await super.connect();
-    // errors go through the adapter's own conversion, as those of its other methods do
-    const { onError } = adapter as unknown as { onError(error: unknown): never };
-    adapter.executeScript = async (script: string) => {
-      await (adapter.underlyingDriver() as pg.Pool).query(script).catch((error: unknown) => onError.call(adapter, error));
-    };
-    return adapter;
-  }
+function wholeScriptsAdapter(PrismaPg: typeof import('@prisma/adapter-pg').PrismaPg) {
+  return class PrismaPgWholeScripts extends PrismaPg {
+    override async connect() {
+      const adapter = await super.connect();
+      // errors go through the adapter's own conversion, as those of its other methods do
+      const { onError } = adapter as unknown as { onError(error: unknown): never };
+      adapter.executeScript = async (script: string) => {
+        await (adapter.underlyingDriver() as pg.Pool).query(script).catch((error: unknown) => onError.call(adapter, error));
+      };
+      return adapter;
+    }
+  };
 }
 
 async function openPostgres(connectionString: string): Promise<Database> {
+  const [{ default: pg }, { PrismaPg }, PrismaClient] = await Promise.all([
+    import('pg'),
+    import('@prisma/adapter-pg'),
+    prismaClientClass(),
+  ]);
+  const PrismaPgWholeScripts = wholeScriptsAdapter(PrismaPg);
   const pool = new pg.Pool({ connectionString, max: 10 });
   // A pool error (server restart) must not crash the process; queries will report it.
   pool.on('error', () => {});
@@ -91,6 +139,7 @@ async function openPostgres(connectionString: string): Promise<Database> {
     // idle connections from holding the process open after a migration.
     adapterFactory: new PrismaPgWholeScripts({ connectionString, max: 2, idleTimeoutMillis: 200 }),
     kind: 'postgres',
+    query: async <T>(sql: string, params?: unknown[]) => (await pool.query(sql, params)).rows as T[],
     withMigrationLock: async (fn) => {
       const lockClient = new pg.Client({ connectionString });
       await lockClient.connect();

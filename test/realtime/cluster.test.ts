@@ -124,7 +124,7 @@ describe('two instances, one PostgreSQL, one Redis', () => {
     }
     leaving.proc.kill('SIGTERM');
     expect(await closed).toBe(1001);
-    expect(await leaving.exited).toBe(0);
+    expect(await leaving.exited, leaving.output()).toBe(0);
   });
 });
 

@@ -9,6 +9,8 @@ export interface InstanceProcess {
   wsUrl: string;
   /** resolves with the exit code (or signal) when the process ends */
   exited: Promise<number | string>;
+  /** what it printed so far (its log), for a failing assertion to show */
+  output(): string;
 }
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
@@ -27,9 +29,16 @@ export function startInstanceProcess(env: Record<string, string>): Promise<Insta
       const ready = /"port":(\d+)[^\n]*Chat API ready/.exec(output);
       if (!ready) return;
       proc.stdout!.off('data', onData);
-      proc.stdout!.resume();
+      proc.stdout!.on('data', (more: Buffer) => (output += more.toString()));
       const url = `http://127.0.0.1:${ready[1]}`;
-      resolve({ proc, url, graphqlUrl: `${url}/graphql`, wsUrl: `${url.replace('http', 'ws')}/graphql`, exited });
+      resolve({
+        proc,
+        url,
+        graphqlUrl: `${url}/graphql`,
+        wsUrl: `${url.replace('http', 'ws')}/graphql`,
+        exited,
+        output: () => output,
+      });
     };
     proc.stdout!.on('data', onData);
     proc.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
