@@ -2,8 +2,9 @@
 // Channel.messages.totalCount) are counters kept by the database in the transaction of each
 // write: they must stay right through every way messages and guilds come and go.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestServer, startTestServer } from '../support/app.js';
+import { type TestServer, startTestServer, waitForListener } from '../support/app.js';
 import { type Client, createChannel, createGuild, invite, localId, send, signUp } from '../support/client.js';
+import { subscribe, wsClient } from '../support/ws.js';
 
 let server: TestServer;
 
@@ -136,5 +137,25 @@ describe('owned guild counts', () => {
     expect(viewer).toEqual({ messageCount: 1, ownedGuildCount: 1 });
     expect(channel.messages.edges[0].node.author).toEqual(viewer);
     expect(await profile(alice)).toEqual(viewer);
+  });
+
+  it('are on the author of a live message too (the event does not carry them)', async () => {
+    const alice = await signUp(server.graphqlUrl);
+    const { generalId } = await createGuild(alice, 'Live');
+    await send(alice, generalId, 'before');
+    const ws = wsClient(server.wsUrl, alice.token);
+    try {
+      const sub = subscribe<{ messageAdded: any }>(
+        ws,
+        `subscription($c: ID!) { messageAdded(channelId: $c) { author { messageCount ownedGuildCount } } }`,
+        { c: generalId },
+      );
+      await waitForListener(server, 'messageAdded', localId(generalId));
+      await send(alice, generalId, 'live');
+      expect((await sub.next()).messageAdded.author).toEqual({ messageCount: 2, ownedGuildCount: 1 });
+      sub.close();
+    } finally {
+      await ws.dispose();
+    }
   });
 });
