@@ -181,7 +181,11 @@ export function Shell({ chat }: { chat: ChatClient }) {
     return event;
   });
 
-  const joined = (data?.guilds.edges ?? []).filter((edge) => edge.node.viewerUnread !== null).map((edge) => edge.node);
+  // guilds the viewer was just removed from stay out of view even before the list refetches
+  const [removed, setRemoved] = useState<ReadonlySet<string>>(new Set());
+  const joined = (data?.guilds.edges ?? [])
+    .filter((edge) => edge.node.viewerUnread !== null && !removed.has(edge.node.id))
+    .map((edge) => edge.node);
 
   useEffect(() => {
     if (route.name === 'home' && data) {
@@ -200,6 +204,7 @@ export function Shell({ chat }: { chat: ChatClient }) {
             ? `${name} was deleted.`
             : `You are no longer a member of ${name}.`;
     notify(text, reason === 'LEFT' ? 'info' : 'error');
+    setRemoved((all) => new Set([...all, guildId]));
     const current = routeRef.current;
     if ((current.name === 'guild' || current.name === 'settings') && current.guildId === guildId) navigate(paths.home(), { replace: true });
     refetch({ requestPolicy: 'network-only' });
@@ -303,7 +308,8 @@ function GuildWatcher({
           .query(Membership, { guildId }, { requestPolicy: 'network-only' })
           .toPromise()
           .then((result) => {
-            if (!result.error && !result.data?.guild?.viewerUnread) report(null);
+            // NOT_FOUND or no unread summary: no longer a member (a lost connection says neither)
+            if (!result.error?.networkError && !result.data?.guild?.viewerUnread) report(null);
           });
       }),
       subscribe((result) => {
