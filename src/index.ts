@@ -1,7 +1,7 @@
 // npm start: read the configuration, build the app, serve until SIGTERM/SIGINT.
 import { ConfigError, loadConfig } from './config.js';
+import { preopenDatabase } from './db/client.js';
 import { createLogger } from './logger.js';
-import { buildApp } from './server.js';
 
 let config;
 try {
@@ -11,6 +11,11 @@ try {
   console.error(err.message);
   process.exit(2);
 }
+
+// The embedded database opens (WebAssembly compiling, files loading) while the rest of the
+// app's modules load: server.js is imported only after this has started.
+preopenDatabase({ databaseUrl: config.DATABASE_URL, pgliteDataDir: config.PGLITE_DATA_DIR });
+const { buildApp } = await import('./server.js');
 
 const log = createLogger(config.LOG_LEVEL);
 const app = await buildApp({ config, log });

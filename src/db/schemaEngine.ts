@@ -5,12 +5,11 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { bindMigrationAwareSqlAdapterFactory, type SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { MigrationList, SchemaEngine } from '@prisma/schema-engine-wasm';
+import { MIGRATIONS_DIR, SCHEMA_PATH } from './migrations.js';
+
+export { MIGRATIONS_DIR, PROJECT_ROOT, SCHEMA_PATH } from './migrations.js';
 
 const require = createRequire(import.meta.url);
-
-export const PROJECT_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
-export const SCHEMA_PATH = path.join(PROJECT_ROOT, 'prisma/schema.prisma');
-export const MIGRATIONS_DIR = path.join(PROJECT_ROOT, 'prisma/migrations');
 const NO_FILTER = { externalTables: [], externalEnums: [] };
 
 let engineModule: Promise<typeof import('@prisma/schema-engine-wasm')> | undefined;

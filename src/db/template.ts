@@ -1,0 +1,142 @@
+// A pre-migrated embedded database, made once by the build (scripts/build.mjs, run by
+// `npm install` and by `npm start` when migrations changed) and cached under
+// node_modules/.cache. A fresh PGLITE_DATA_DIR starts as a copy of it instead of running
+// PGlite's initdb (a second WebAssembly PostgreSQL instance) and then every migration through
+// the schema engine: about 0.3 s instead of 2-3 s. The copy is the same database the normal
+// path makes, `_prisma_migrations` included, so `prisma migrate deploy` and later migrations
+// see nothing unusual. A template whose PGlite version or migrations differ from the
+// installed ones is ignored (the normal path runs) until the build refreshes it.
+import { createRequire } from 'node:module';
+import { constants, copyFile, mkdir, readFile, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { type LocalMigration, PROJECT_ROOT, localMigrations } from './migrations.js';
+
+export const TEMPLATE_DIR = path.join(PROJECT_ROOT, 'node_modules/.cache/chat-backend/pglite-template');
+/** a cleanly shut down data directory, copied into fresh data directories */
+const DATA_DIR = 'pgdata';
+/** the same database as PGlite's dumpDataDir() tarball, for in-memory databases (loadDataDir) */
+const TARBALL = 'pgdata.tar';
+const MANIFEST = 'manifest.json';
+
+interface Manifest {
+  pglite: string;
+  migrations: LocalMigration[];
+}
+
+let pgliteVersion: Promise<string> | undefined;
+function installedPgliteVersion(): Promise<string> {
+  pgliteVersion ??= (async () => {
+    // the package's exports do not include package.json: find it next to the resolved entry
+    const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+    const pkg = JSON.parse(await readFile(path.join(path.dirname(entry), '../package.json'), 'utf8')) as { version: string };
+    return pkg.version;
+  })();
+  return pgliteVersion;
+}
+
+async function expectedManifest(migrations?: LocalMigration[]): Promise<Manifest> {
+  return { pglite: await installedPgliteVersion(), migrations: migrations ?? (await localMigrations()) };
+}
+
+/** Whether the cached template matches the installed PGlite and the committed migrations. */
+export async function templateMatches(migrations?: LocalMigration[]): Promise<boolean> {
+  const found = await readFile(path.join(TEMPLATE_DIR, MANIFEST), 'utf8').catch(() => null);
+  return found !== null && found === JSON.stringify(await expectedManifest(migrations));
+}
+
+/** Whether a data directory holds nothing yet (missing or empty). */
+export async function isFreshDataDir(dataDir: string): Promise<boolean> {
+  const entries = await readdir(dataDir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [];
+    throw err;
+  });
+  return entries.length === 0;
+}
+
+/**
+ * Makes a fresh (missing or empty) data directory a copy of the template. Returns false, and
+ * leaves the directory as it was, when the template is missing or out of date. The copy is
+ * made beside the directory and renamed into place, so an interrupted copy never leaves a
+ * half-made database behind.
+ */
+export async function restoreTemplate(dataDir: string, migrations?: LocalMigration[]): Promise<boolean> {
+  if (!(await templateMatches(migrations))) return false;
+  const target = path.resolve(dataDir);
+  const staging = `${target}.template-${process.pid}`;
+  await mkdir(path.dirname(target), { recursive: true });
+  try {
+    await rm(staging, { recursive: true, force: true });
+    await copyTree(path.join(TEMPLATE_DIR, DATA_DIR), staging);
+    await rmdir(target).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+    await rename(staging, target);
+    return true;
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true }).catch(() => {});
+    // a directory that is not empty any more is someone else's: do not touch it
+    if (!(await isFreshDataDir(target).catch(() => false))) throw err;
+    return false;
+  }
+}
+
+/**
+ * A recursive copy, every file at once: about 50 ms for the template's 1,100 files where
+ * fs.cp takes 400 ms. Copy-on-write clones where the filesystem has them (btrfs, xfs).
+ */
+async function copyTree(from: string, to: string): Promise<void> {
+  await mkdir(to, { mode: 0o700 });
+  const entries = await readdir(from, { withFileTypes: true });
+  await Promise.all(
+    entries.map((entry) =>
+      entry.isDirectory()
+        ? copyTree(path.join(from, entry.name), path.join(to, entry.name))
+        : copyFile(path.join(from, entry.name), path.join(to, entry.name), constants.COPYFILE_FICLONE),
+    ),
+  );
+}
+
+/** The template as a tarball for `new PGlite({ loadDataDir })` (in-memory databases). */
+export async function templateTarball(migrations?: LocalMigration[]): Promise<Blob | undefined> {
+  if (!(await templateMatches(migrations))) return undefined;
+  const bytes = await readFile(path.join(TEMPLATE_DIR, TARBALL)).catch(() => null);
+  return bytes ? new Blob([bytes]) : undefined;
+}
+
+/**
+ * Makes (or remakes) the template when it is missing or does not match the installed PGlite
+ * and the committed migrations. Returns false when it was already up to date.
+ */
+export async function buildTemplate(): Promise<boolean> {
+  const migrations = await localMigrations();
+  if (await templateMatches(migrations)) return false;
+  const [{ PGlite }, { PrismaPGlite }, { applyMigrations }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('pglite-prisma-adapter'),
+    import('./schemaEngine.js'),
+  ]);
+  const staging = `${TEMPLATE_DIR}.build-${process.pid}`;
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging, { recursive: true });
+  try {
+    // initdb and migrate in memory, exactly as a first start would on an empty directory
+    const scratch = new PGlite();
+    await scratch.waitReady;
+    await applyMigrations(new PrismaPGlite(scratch));
+    await scratch.exec('CHECKPOINT');
+    const tarball = await scratch.dumpDataDir('none');
+    await scratch.close();
+    await writeFile(path.join(staging, TARBALL), new Uint8Array(await tarball.arrayBuffer()));
+    // the on-disk copy: loaded from that tarball, then shut down cleanly (no recovery on open)
+    const onDisk = new PGlite(path.join(staging, DATA_DIR), { loadDataDir: tarball });
+    await onDisk.waitReady;
+    await onDisk.close();
+    await writeFile(path.join(staging, MANIFEST), JSON.stringify(await expectedManifest(migrations)));
+    await rm(TEMPLATE_DIR, { recursive: true, force: true });
+    await rename(staging, TEMPLATE_DIR);
+    return true;
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true }).catch(() => {});
+    throw err;
+  }
+}
