@@ -111,9 +111,9 @@ export class Bench {
     return this.instances.slice(0, n);
   }
 
-  async startRelay(name: string): Promise<Relay> {
+  async startRelay(name: string, nodeFlags: string[] = []): Promise<Relay> {
     const port = await freePort();
-    const child = spawnChild(name, process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/yardsticks/relay.ts')], {
+    const child = spawnChild(name, process.execPath, [...nodeFlags, '--import', 'tsx', path.join(ROOT, 'bench/yardsticks/relay.ts')], {
       env: { ...process.env, PORT: String(port), REDIS_URL: this.knobs.redisUrl, RELAY_PREFIX: this.relayPrefix },
     });
     const url = `http://127.0.0.1:${port}`;

@@ -55,7 +55,11 @@ export class Worker {
     return this.call<SendResult>('send', args, (args.durationMs ?? 0) + 120_000);
   }
   covered(phase: string) {
-    return this.call<{ covered: number; count: number }>('covered', { phase }, 30_000);
+    return this.call<{ covered: number; count: number; maxFirstSent: number }>('covered', { phase }, 30_000);
+  }
+  /** ends a running rate-mode send early */
+  abort() {
+    return this.call<boolean>('abort', {}, 30_000);
   }
   stats(phases: string[]) {
     return this.call<WorkerStats>('stats', { phases }, 60_000);

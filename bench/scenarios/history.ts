@@ -33,6 +33,7 @@ function base32(expr: string, chars: number): string {
 
 interface Side {
   guildId: string;
+  guildDbId: string;
   channelId: string;
   channelDbId: string;
   author: { token: string; userId: string; dbId: string };
@@ -61,12 +62,12 @@ export async function history(bench: Bench): Promise<void> {
     });
     const { createInvite } = await gql<{ createInvite: { code: string } }>(url, author.token, CREATE_INVITE, { guildId: createGuild.id });
     await gql(url, reader.token, JOIN_GUILD, { code: createInvite.code });
-    const { rows } = await bench.db!.query<{ channel: string; author: string }>(
-      `SELECT c.id AS channel, u.id AS author FROM "Channel" c JOIN "Guild" g ON g.id = c."guildId" JOIN "User" u ON u.id = g."ownerId"
+    const { rows } = await bench.db!.query<{ channel: string; author: string; guild: string }>(
+      `SELECT c.id AS channel, u.id AS author, g.id AS guild FROM "Channel" c JOIN "Guild" g ON g.id = c."guildId" JOIN "User" u ON u.id = g."ownerId"
         WHERE u.username = $1`,
       [`${tag}${label}`],
     );
-    return { guildId: createGuild.id, channelId: createGuild.channels[0]!.id, channelDbId: rows[0]!.channel, author: { ...author, dbId: rows[0]!.author } };
+    return { guildId: createGuild.id, guildDbId: rows[0]!.guild, channelId: createGuild.channels[0]!.id, channelDbId: rows[0]!.channel, author: { ...author, dbId: rows[0]!.author } };
   };
   const big = await side('big');
   const small = await side('small');
@@ -95,6 +96,13 @@ export async function history(bench: Bench): Promise<void> {
          SELECT id, $2 FROM "Message" WHERE "channelId" = $1 AND content LIKE '%<@%'`,
         [s.channelDbId, readerDbId],
       );
+      // "has read nothing": no read marker, and a member since before the whole history (a
+      // member without a marker counts as unread what came after joining)
+      await client.query(`UPDATE "Member" SET "joinedAt" = to_timestamp(${base - 3600_000}::bigint / 1000.0) WHERE "guildId" = $1 AND "userId" = $2`, [
+        s.guildDbId,
+        readerDbId,
+      ]);
+      await client.query(`DELETE FROM "ReadState" WHERE "channelId" = $1 AND "userId" = $2`, [s.channelDbId, readerDbId]);
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});

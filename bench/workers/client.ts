@@ -5,7 +5,7 @@ import { closeHttp, gql } from '../lib/http.js';
 import { JOIN_GUILD, REGISTER } from '../lib/operations.js';
 import { errorText, pool } from '../lib/util.js';
 import { Deliveries } from './deliveries.js';
-import { send, type SendArgs } from './senders.js';
+import { abortSends, send, type SendArgs } from './senders.js';
 import { type ConnectArgs, Sockets } from './sockets.js';
 
 interface RegisterArgs {
@@ -65,7 +65,7 @@ const handlers: Record<string, (args: any) => Promise<unknown>> = {
   connect: (args: ConnectArgs) => sockets.connect(args),
   send: (args: SendArgs) => send(args),
   async covered(args: { phase: string }) {
-    return { covered: deliveries.covered(args.phase), count: deliveries.count(args.phase) };
+    return { covered: deliveries.covered(args.phase), count: deliveries.count(args.phase), maxFirstSent: deliveries.maxFirstSent(args.phase) };
   },
   async stats(args: { phases: string[] }) {
     return {
@@ -77,6 +77,10 @@ const handlers: Record<string, (args: any) => Promise<unknown>> = {
       closeCodes: Object.fromEntries(sockets.closeCodes),
       open: sockets.openCount,
     };
+  },
+  async abort() {
+    abortSends();
+    return true;
   },
   async disconnect() {
     await sockets.closeAll();

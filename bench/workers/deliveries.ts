@@ -29,6 +29,8 @@ class Phase {
   readonly hist = new Histogram();
   covered: Uint8Array;
   coveredCount = 0;
+  /** the latest send time among each subscription's first delivery: all were live by then */
+  maxFirstSent = 0;
   readonly buckets = new Map<number, number>();
   constructor(size: number) {
     this.covered = new Uint8Array(Math.max(1, size));
@@ -73,6 +75,8 @@ export class Deliveries {
     if (!p.covered[sub]) {
       p.covered[sub] = 1;
       p.coveredCount++;
+      // a subscription's deliveries arrive in send order: its first is its earliest
+      if (sentAt > p.maxFirstSent) p.maxFirstSent = sentAt;
     }
     const bucket = Math.floor(now / 100);
     p.buckets.set(bucket, (p.buckets.get(bucket) ?? 0) + 1);
@@ -80,6 +84,10 @@ export class Deliveries {
 
   covered(name: string): number {
     return this.phases.get(name)?.coveredCount ?? 0;
+  }
+
+  maxFirstSent(name: string): number {
+    return this.phases.get(name)?.maxFirstSent ?? 0;
   }
 
   count(name: string): number {

@@ -42,6 +42,12 @@ export interface SendResult {
   endedAt: number;
 }
 
+let aborted = false;
+/** Ends the running rate-mode send at its next message. */
+export function abortSends(): void {
+  aborted = true;
+}
+
 let fakeSeq = 0;
 const fakeId = () => `01BENCH${(fakeSeq++).toString(36).toUpperCase().padStart(19, '0')}`;
 
@@ -115,6 +121,7 @@ export async function send(args: SendArgs): Promise<SendResult> {
     return p;
   };
 
+  aborted = false;
   const startedAt = wallNow();
   const duration = args.durationMs ?? 0;
   if (args.mode === 'once') {
@@ -136,10 +143,11 @@ export async function send(args: SendArgs): Promise<SendResult> {
     const rate = args.rate ?? 1;
     const total = Math.max(1, Math.round((rate * duration) / 1000));
     const maxInFlight = args.maxInFlight ?? 512;
-    for (let k = 0; k < total; k++) {
+    for (let k = 0; k < total && !aborted; k++) {
       const due = startedAt + (k * 1000) / rate;
       const wait = due - wallNow();
       if (wait >= 1) await sleep(wait);
+      if (aborted) break;
       if (inFlight >= maxInFlight) {
         skipped++;
         continue;
