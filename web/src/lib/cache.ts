@@ -5,6 +5,9 @@ import type { Cache, CacheExchangeOpts, Data, Variables } from '@urql/exchange-g
 import { relayPagination } from '@urql/exchange-graphcache/extras';
 import { graphql } from '../gql';
 
+/** Messages per history page; the newest page is `messages(first: MESSAGE_PAGE_SIZE)`. */
+export const MESSAGE_PAGE_SIZE = 50;
+
 /** Ids of messages the server has not confirmed yet (optimistic sends). */
 export const PENDING_PREFIX = 'pending:';
 export const isPendingId = (id: string) => id.startsWith(PENDING_PREFIX);

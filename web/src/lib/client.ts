@@ -13,14 +13,14 @@ import { cacheExchange } from '@urql/exchange-graphcache';
 import { Client, type Operation, fetchExchange, subscriptionExchange } from 'urql';
 import { type Client as WsClient, createClient as createWsClient } from 'graphql-ws';
 import { graphql } from '../gql';
-import { cacheConfig, isPendingId } from './cache';
+import { MESSAGE_PAGE_SIZE, cacheConfig, isPendingId } from './cache';
 import type { Session } from './session';
 
 const NewestMessage = graphql(`
-  query ResumeNewestMessage($channelId: ID!) {
+  query ResumeNewestMessage($channelId: ID!, $first: Int!) {
     channel(id: $channelId) {
       id
-      messages(first: 1) {
+      messages(first: $first) {
         edges {
           cursor
           node {
@@ -127,7 +127,8 @@ export function createChatClient(session: Session): ChatClient {
     const variables = { ...(operation.variables as Record<string, unknown>) };
     const channelId = messageAddedChannel(operation);
     if (channelId) {
-      const data = client.readQuery(NewestMessage, { channelId })?.data;
+      // the newest page as MessageList reads it (graphcache answers only a field it holds)
+      const data = client.readQuery(NewestMessage, { channelId, first: MESSAGE_PAGE_SIZE })?.data;
       const newest = data?.channel?.messages.edges.find((edge) => !isPendingId(edge.node.id));
       if (newest) variables.since = newest.cursor;
     }
@@ -171,8 +172,9 @@ export function createChatClient(session: Session): ChatClient {
               };
               const start = () => {
                 if (stopped) return;
+                const vars = resumeVariables(operation);
                 unsubscribe = ws.subscribe(
-                  { query: request.query ?? '', operationName: request.operationName, variables: resumeVariables(operation) },
+                  { query: request.query ?? '', operationName: request.operationName, variables: vars },
                   {
                     next: (value) => {
                       attempt = 0;

@@ -4,7 +4,7 @@
 import { Fragment, useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useClient, useMutation, useQuery, useSubscription } from 'urql';
 import { graphql } from '../../gql';
-import { isPendingId } from '../../lib/cache';
+import { MESSAGE_PAGE_SIZE, isPendingId } from '../../lib/cache';
 import { describeError } from '../../lib/errors';
 import type { MentionUser } from '../../lib/mentions';
 import { dayLabel } from '../../lib/time';
@@ -12,7 +12,7 @@ import { useNotices } from '../../ui/notices';
 import type { FailedSend } from './ChannelView';
 import { MessageItem } from './MessageItem';
 
-export const PAGE_SIZE = 50;
+export const PAGE_SIZE = MESSAGE_PAGE_SIZE;
 
 export const ChannelMessages = graphql(`
   query ChannelMessages($channelId: ID!, $first: Int!, $after: String) {
