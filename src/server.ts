@@ -60,6 +60,7 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
     onError: (err) => log.warn({ err }, 'presence heartbeat failed'),
   });
   services.presence.start();
+  await services.auth.start();
   // Upload housekeeping; every instance may run it, the deletes are idempotent.
   const uploadTtlMs = config.UNATTACHED_UPLOAD_TTL_SECONDS * 1000;
   const uploadSweep = setInterval(() => {
@@ -126,7 +127,7 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
       });
   });
 
-  const websocket = attachWebSocket({
+  const websocket = await attachWebSocket({
     httpServer,
     path: yoga.graphqlEndpoint,
     schema,
@@ -145,6 +146,7 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
     },
     maskError: errorMasker,
     log,
+    pubsub,
     maxMessageBytes: config.WS_MAX_MESSAGE_BYTES,
     maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
   });

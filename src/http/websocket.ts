@@ -18,6 +18,7 @@ import { CloseCode, MessageType, type SubscribePayload, parseMessage } from 'gra
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { GraphQLContext } from '../context.js';
 import type { Logger } from '../logger.js';
+import type { PubSub } from '../pubsub/topics.js';
 import { type Cohort, Cohorts, type Payload } from '../realtime/delivery/cohorts.js';
 import { OperationCache, type ParseAndValidate, type PreparedOperation } from '../realtime/delivery/operations.js';
 import type { Actor } from '../services/actor.js';
@@ -37,6 +38,8 @@ export interface WebSocketOptions {
   /** the HTTP path's error masking, so both transports answer alike */
   maskError: (error: unknown, message: string) => Error;
   log: Logger;
+  /** where ended sessions are announced: their sockets close at once */
+  pubsub: PubSub;
   /** frames larger than this close the socket with 1009 before they are buffered */
   maxMessageBytes: number;
   /** a socket whose unsent data exceeds this is too slow to keep up: it is dropped */
@@ -77,7 +80,7 @@ interface Connection {
   alive: boolean;
 }
 
-export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
+export async function attachWebSocket(options: WebSocketOptions): Promise<WebSocketTransport> {
   const { schema, services, newContext, log } = options;
   const operations = new OperationCache(schema, options.parseAndValidate);
   const serialize = (result: ExecutionResult): Buffer => {
@@ -100,7 +103,12 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
     serialize,
   );
   const connections = new Set<Connection>();
+  const bySession = new Map<string, Set<Connection>>();
   let subscriptionCount = 0;
+  // a signed-out (or reused-token) session ends its sockets everywhere: 4403, like expiry
+  const stopListening = await options.pubsub.listen('sessionEnded', 'all', ({ sessionId }) => {
+    for (const conn of bySession.get(sessionId) ?? []) conn.socket.close(CloseCode.Forbidden, 'Forbidden: session ended');
+  });
 
   const wss = new WebSocketServer({
     server: options.httpServer,
@@ -255,6 +263,11 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
       return;
     }
     conn.actor = actor;
+    if (actor.sessionId) {
+      let sessionConnections = bySession.get(actor.sessionId);
+      if (!sessionConnections) bySession.set(actor.sessionId, (sessionConnections = new Set()));
+      sessionConnections.add(conn);
+    }
     const userId = actor.userId;
     if (userId) {
       conn.presence = services.presence.connected(userId).then(
@@ -327,6 +340,9 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
 
   const onClose = (conn: Connection) => {
     connections.delete(conn);
+    const sessionId = conn.actor?.sessionId;
+    const sessionConnections = sessionId ? bySession.get(sessionId) : undefined;
+    if (sessionConnections?.delete(conn) && sessionConnections.size === 0) bySession.delete(sessionId!);
     clearTimeout(conn.initTimer);
     clearTimeout(conn.expiryTimer);
     for (const sub of [...conn.subscriptions.values()]) if (sub) cancel(conn, sub);
@@ -392,6 +408,7 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketTransport {
     }),
     async close() {
       clearInterval(heartbeat);
+      await stopListening();
       for (const conn of connections) conn.socket.close(1001, 'Going away');
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },

@@ -97,6 +97,12 @@ export type UserEventPayload =
   | { kind: 'ACCESS_REVOKED'; guildId: string }
   | { kind: 'MENTIONED'; message: MessageSnapshot };
 
+/** A login session ended (sign-out, token reuse): every instance drops it at once. */
+export interface SessionEndedPayload {
+  sessionId: string;
+  userId: string;
+}
+
 /** topic → [key it is scoped by, payload] */
 export interface Topics {
   messageAdded: [channelId: string, payload: MessageSnapshot];
@@ -106,6 +112,8 @@ export interface Topics {
   presence: [guildId: string, payload: PresencePayload];
   guildEvent: [guildId: string, payload: GuildEventPayload];
   userEvent: [userId: string, payload: UserEventPayload];
+  /** one channel for every instance: few events, each of interest to all */
+  sessionEnded: [scope: 'all', payload: SessionEndedPayload];
 }
 
 export type TopicName = keyof Topics;

@@ -1,4 +1,7 @@
+import type { Message as PrismaMessage } from '../generated/prisma/client.js';
+import type { MessageSnapshot } from '../pubsub/topics.js';
 import { builder } from '../schema/builder.js';
+import { asEventParent } from '../schema/events.js';
 import { parseGlobalId, parseOptionalGlobalId, toGlobalId } from '../schema/ids.js';
 import { Message } from '../schema/message.js';
 
@@ -24,13 +27,16 @@ builder.mutationFields((t) => ({
   sendMessage: t.field({
     type: Message,
     args: { input: t.arg({ type: SendMessageInput, required: true }) },
-    resolve: (_root, { input }, ctx) =>
-      ctx.services.messages.send(ctx.actor, {
-        channelId: parseGlobalId(input.channelId, 'Channel', 'channelId'),
-        content: input.content,
-        replyToId: parseOptionalGlobalId(input.replyToId, 'Message', 'replyToId'),
-        attachmentIds: input.attachmentIds?.map((id) => parseGlobalId(id, 'Attachment', 'attachmentIds')),
-      }),
+    resolve: async (_root, { input }, ctx) =>
+      // answered from what the event carries, like a subscriber's copy
+      asEventParent<MessageSnapshot, PrismaMessage>(
+        await ctx.services.messages.send(ctx.actor, {
+          channelId: parseGlobalId(input.channelId, 'Channel', 'channelId'),
+          content: input.content,
+          replyToId: parseOptionalGlobalId(input.replyToId, 'Message', 'replyToId'),
+          attachmentIds: input.attachmentIds?.map((id) => parseGlobalId(id, 'Attachment', 'attachmentIds')),
+        }),
+      ),
   }),
   editMessage: t.field({
     type: Message,

@@ -50,6 +50,11 @@ export class Actor {
     return this.memberships.load(guildId);
   }
 
+  /** Records a membership read along with something else (one query for channel and member). */
+  primeMembership(guildId: string, membership: Membership | null): void {
+    if (this.userId) this.memberships.clear(guildId).prime(guildId, membership);
+  }
+
   /** Forget cached memberships: membership changed, or a long-lived subscription re-checks. */
   forgetMemberships(guildId?: string): void {
     if (guildId) this.memberships.clear(guildId);
@@ -68,17 +73,31 @@ export class Actor {
       },
     });
     const byGuild = new Map(
-      rows.map((m) => {
-        const isOwner = m.guild.ownerId === userId;
-        const permissions = computePermissions({
-          isOwner,
+      rows.map((m) => [
+        m.guildId,
+        membershipOf({
+          memberId: m.id,
+          guildId: m.guildId,
+          isOwner: m.guild.ownerId === userId,
           everyone: m.guild.roles[0]?.permissions ?? 0n,
-          roles: m.roles.map((r) => r.role.permissions),
-        });
-        const topPosition = isOwner ? Number.POSITIVE_INFINITY : Math.max(0, ...m.roles.map((r) => r.role.position));
-        return [m.guildId, { memberId: m.id, guildId: m.guildId, isOwner, permissions, topPosition }] as const;
-      }),
+          roles: m.roles.map((r) => r.role),
+        }),
+      ]),
     );
     return guildIds.map((id) => byGuild.get(id) ?? null);
   }
+}
+
+/** A membership from the facts stored about it: the permissions its roles add up to. */
+export function membershipOf(facts: {
+  memberId: string;
+  guildId: string;
+  isOwner: boolean;
+  everyone: bigint;
+  roles: readonly { permissions: bigint; position: number }[];
+}): Membership {
+  const { memberId, guildId, isOwner } = facts;
+  const permissions = computePermissions({ isOwner, everyone: facts.everyone, roles: facts.roles.map((r) => r.permissions) });
+  const topPosition = isOwner ? Number.POSITIVE_INFINITY : Math.max(0, ...facts.roles.map((r) => r.position));
+  return { memberId, guildId, isOwner, permissions, topPosition };
 }

@@ -6,6 +6,7 @@ import { Prisma } from '../generated/prisma/client.js';
 import { Actor } from './actor.js';
 import { DomainError, conflict, unauthenticated } from './errors.js';
 import { newId, randomToken } from './ids.js';
+import type { PubSub } from '../pubsub/topics.js';
 import type { RateLimits } from './rateLimits.js';
 import { type TokenSigner, bearerToken } from './tokens.js';
 import { check, checkOptional, rules } from './validation.js';
@@ -27,19 +28,27 @@ export interface RegisterInput {
 export interface AuthOptions {
   refreshTokenTtlSeconds: number;
   argon2MemoryKib: number;
+  /** how long a session checked live is trusted without asking the database again; ended
+   *  sessions are dropped at once on every instance through the sessionEnded topic */
+  sessionCacheMs: number;
 }
+
+const MAX_CACHED_SESSIONS = 100_000;
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 export class AuthService {
   private readonly hashOptions: argon2.HashOptions & { raw?: false };
   private dummyHash: Promise<string> | undefined;
+  /** sessionId → until when it is known live (insertion order: oldest first) */
+  private readonly liveSessions = new Map<string, number>();
 
   constructor(
     private readonly db: Db,
     private readonly signer: TokenSigner,
     private readonly options: AuthOptions,
     private readonly limits: RateLimits,
+    private readonly pubsub: PubSub,
   ) {
     // OWASP's argon2id baseline is m=19 MiB, t=2, p=1.
     this.hashOptions = { type: argon2.argon2id, memoryCost: options.argon2MemoryKib, timeCost: 2, parallelism: 1 };
@@ -137,9 +146,14 @@ export class AuthService {
     return true;
   }
 
+  /** Listens for sessions ended on any instance, so none is trusted from the cache after. */
+  async start(): Promise<void> {
+    await this.pubsub.listen('sessionEnded', 'all', (e) => this.liveSessions.delete(e.sessionId));
+  }
+
   /**
-   * The Actor for an `Authorization` value: verifies the token and that its session was not
-   * signed out. Never throws: a refused token yields an anonymous actor that carries the
+   * The Actor for an `Authorization` value: verifies the token and that its session is
+   * live (it exists, belongs to the token's user and was not signed out). Never throws: a refused token yields an anonymous actor that carries the
    * reason, so operations that need a user fail with it and public ones still work.
    */
   async authenticate(authorization: string | null | undefined): Promise<Actor> {
@@ -147,8 +161,7 @@ export class AuthService {
       const accessToken = bearerToken(authorization);
       if (!accessToken) return new Actor(this.db, null);
       const claims = await this.signer.verify(accessToken);
-      // Revocation is family-wide: one revoked row means the whole session is over.
-      if (await this.familyRevoked(claims.sessionId)) throw unauthenticated('This session was signed out.');
+      if (!(await this.sessionLive(claims.sessionId, claims.userId))) throw unauthenticated('This session was signed out.');
       return new Actor(this.db, claims.userId, claims.sessionId, claims.expiresAt);
     } catch (err) {
       if (err instanceof DomainError) return new Actor(this.db, null, null, null, err);
@@ -175,6 +188,24 @@ export class AuthService {
     return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, userId };
   }
 
+  /** One indexed query per session per sessionCacheMs, not one per request. */
+  private async sessionLive(sessionId: string, userId: string): Promise<boolean> {
+    const now = Date.now();
+    if ((this.liveSessions.get(sessionId) ?? 0) > now) return true;
+    // Revocation is family-wide: one revoked row means the whole session is over; a family
+    // with no row never existed (or went with its user).
+    const [state] = await this.db.$queryRaw<{ rows: number; revoked: boolean }[]>`
+      SELECT count(*)::int AS rows, coalesce(bool_or("revokedAt" IS NOT NULL), false) AS revoked
+      FROM "RefreshSession" WHERE "familyId" = ${sessionId} AND "userId" = ${userId}`;
+    const live = Boolean(state && state.rows > 0 && !state.revoked);
+    if (live) {
+      this.liveSessions.delete(sessionId);
+      this.liveSessions.set(sessionId, now + this.options.sessionCacheMs);
+      if (this.liveSessions.size > MAX_CACHED_SESSIONS) this.liveSessions.delete(this.liveSessions.keys().next().value as string);
+    }
+    return live;
+  }
+
   private async familyRevoked(familyId: string): Promise<boolean> {
     const revoked = await this.db.refreshSession.findFirst({
       where: { familyId, revokedAt: { not: null } },
@@ -185,6 +216,13 @@ export class AuthService {
 
   private async revokeFamily(familyId: string): Promise<void> {
     await this.db.refreshSession.updateMany({ where: { familyId, revokedAt: null }, data: { revokedAt: new Date() } });
+    this.liveSessions.delete(familyId);
+    const owner = await this.db.refreshSession.findFirst({ where: { familyId }, select: { userId: true } });
+    // Best effort: with the event lost (Redis away), other instances stop trusting the
+    // session when their cache entry lapses, sessionCacheMs later.
+    await this.pubsub
+      .publish('sessionEnded', 'all', { sessionId: familyId, userId: owner?.userId ?? '' })
+      .catch(() => {});
   }
 
   private getDummyHash(): Promise<string> {

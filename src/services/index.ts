@@ -54,8 +54,13 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
     auth: new AuthService(
       db,
       signer,
-      { refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS, argon2MemoryKib: config.ARGON2_MEMORY_KIB },
+      {
+        refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
+        argon2MemoryKib: config.ARGON2_MEMORY_KIB,
+        sessionCacheMs: config.SESSION_CACHE_MS,
+      },
       limits,
+      pubsub,
     ),
     users: new UserService(db),
     guilds,

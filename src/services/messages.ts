@@ -7,6 +7,7 @@ import type { Actor } from './actor.js';
 import { badInput, forbidden, notFound } from './errors.js';
 import { isId, newId } from './ids.js';
 import { type PageArgs, finishPage, planPage } from './pagination.js';
+import { insertMessage } from './messageInsert.js';
 import { channelSnapshot, userSnapshot } from './snapshots.js';
 import { Permission, has } from './permissions.js';
 import type { AttachmentService } from './attachments.js';
@@ -24,6 +25,18 @@ export interface SendMessageInput {
 
 const MENTION_RE = /<@([A-Za-z0-9+/=_-]{10,80})>/g;
 const MAX_MENTIONS = 50;
+
+/** Users named as `<@id>` (a user's global id or raw id) other than the author: candidates,
+ *  of whom the insert keeps the guild's members. Mentions of anyone else stay plain text. */
+function mentionedIds(content: string, authorId: string): string[] {
+  const ids = new Set<string>();
+  for (const [, token] of content.matchAll(MENTION_RE)) {
+    const decoded = isId(token!) ? token! : decodeUserId(token!);
+    if (decoded && decoded !== authorId) ids.add(decoded);
+    if (ids.size >= MAX_MENTIONS) break;
+  }
+  return [...ids];
+}
 
 /** The user id inside a `User:<id>` global id, or null. */
 function decodeUserId(token: string): string | null {
@@ -132,75 +145,82 @@ export class MessageService {
     return rows.map(toSnapshot);
   }
 
-  async send(actor: Actor, input: SendMessageInput) {
+  /**
+   * Sends a message and publishes it. Without attachments it costs two round trips: the
+   * channel with the sender's membership, then one statement that stores everything.
+   * Returns what the event carries, so the answer queries nothing either.
+   */
+  async send(actor: Actor, input: SendMessageInput): Promise<MessageSnapshot> {
     const authorId = actor.requireUser();
     const channel = await this.access.requireChannel(actor, input.channelId);
     await this.access.requirePermission(actor, channel.guildId, 'SEND_MESSAGES', 'Channel');
     if (channel.type !== 'TEXT') throw badInput('Messages can only be sent to text channels.', 'channelId');
     const content = check(rules.messageContent, input.content, 'content');
-    await this.limits.consume('message', authorId);
-    if (input.replyToId) {
-      const target = await this.db.message.findUnique({ where: { id: input.replyToId }, select: { channelId: true } });
-      if (!target || target.channelId !== channel.id) {
-        throw badInput('A reply must point to a message of the same channel.', 'replyToId');
-      }
-    }
     const attachmentIds = input.attachmentIds ?? [];
+    if (attachmentIds.length) await this.access.requirePermission(actor, channel.guildId, 'ATTACH_FILES', 'Channel');
+    await this.limits.consume('message', authorId);
+    const replyToId = input.replyToId ?? null;
+    const mentionIds = mentionedIds(content, authorId);
+    let snapshot: MessageSnapshot | null;
     if (attachmentIds.length) {
-      await this.access.requirePermission(actor, channel.guildId, 'ATTACH_FILES', 'Channel');
       await this.attachments.assertClaimable(authorId, attachmentIds);
+      snapshot = await this.createWithAttachments(authorId, channel, content, replyToId, mentionIds, attachmentIds);
+    } else {
+      snapshot = await insertMessage(this.db, {
+        id: newId(),
+        channel: channelSnapshot(channel),
+        authorId,
+        content,
+        replyToId,
+        mentionIds,
+      });
     }
-    const mentionIds = await this.mentionedMembers(channel.guildId, content, authorId);
-    const data = {
-      id: newId(),
-      channelId: channel.id,
-      authorId,
-      content,
-      replyToId: input.replyToId ?? null,
-      mentions: { createMany: { data: mentionIds.map((userId) => ({ userId })) } },
-    };
-    const message = attachmentIds.length
-      ? await this.createWithAttachments(authorId, data, attachmentIds)
-      : await this.db.message.create({ data, include: snapshotInclude });
-    const snapshot = toSnapshot(message);
-    await this.pubsub.publish('messageAdded', channel.id, snapshot);
+    if (!snapshot) throw badInput('A reply must point to a message of the same channel.', 'replyToId');
+    const event = snapshot;
+    await this.pubsub.publish('messageAdded', channel.id, event);
     await Promise.all(
-      mentionIds.map((userId) => this.pubsub.publish('userEvent', userId, { kind: 'MENTIONED', message: snapshot })),
+      event.mentionIds.map((userId) => this.pubsub.publish('userEvent', userId, { kind: 'MENTIONED', message: event })),
     );
-    // Sending ends the sender's typing indicator and marks the channel read up to here.
-    await Promise.all([this.typing.clear(channel.id, authorId), this.readStates.advance(authorId, channel.id, message.id)]);
-    return message;
+    // Sending ends the sender's typing indicator (the read marker moved with the insert).
+    await this.typing.clear(channel.id, authorId, event.author);
+    return event;
   }
 
   /** The message and its attachments commit together: a refused claim leaves no message. */
   private async createWithAttachments(
     authorId: string,
-    data: Prisma.MessageUncheckedCreateInput & { id: string },
+    channel: { id: string; guildId: string },
+    content: string,
+    replyToId: string | null,
+    mentionIds: readonly string[],
     attachmentIds: readonly string[],
-  ) {
-    await this.db.$transaction(async (tx) => {
-      await tx.message.create({ data });
-      await this.attachments.claimForMessage(authorId, attachmentIds, data.id, tx);
-    });
-    return this.db.message.findUniqueOrThrow({ where: { id: data.id }, include: snapshotInclude });
-  }
-
-  /**
-   * Users mentioned as `<@id>` (a user's global id or raw id) who belong to the guild,
-   * without the author. Mentions of anyone else stay plain text.
-   */
-  private async mentionedMembers(guildId: string, content: string, authorId: string): Promise<string[]> {
-    const ids = new Set<string>();
-    for (const [, token] of content.matchAll(MENTION_RE)) {
-      const decoded = isId(token!) ? token! : decodeUserId(token!);
-      if (decoded && decoded !== authorId) ids.add(decoded);
+  ): Promise<MessageSnapshot | null> {
+    if (replyToId) {
+      const target = await this.db.message.findUnique({ where: { id: replyToId }, select: { channelId: true } });
+      if (!target || target.channelId !== channel.id) return null;
     }
-    if (ids.size === 0) return [];
-    const members = await this.db.member.findMany({
-      where: { guildId, userId: { in: [...ids].slice(0, MAX_MENTIONS) } },
-      select: { userId: true },
+    const members = mentionIds.length
+      ? await this.db.member.findMany({
+          where: { guildId: channel.guildId, userId: { in: [...mentionIds] } },
+          select: { userId: true },
+        })
+      : [];
+    const id = newId();
+    await this.db.$transaction(async (tx) => {
+      await tx.message.create({
+        data: {
+          id,
+          channelId: channel.id,
+          authorId,
+          content,
+          replyToId,
+          mentions: { createMany: { data: members.map((m) => ({ userId: m.userId, channelId: channel.id })) } },
+        },
+      });
+      await this.attachments.claimForMessage(authorId, attachmentIds, id, tx);
     });
-    return members.map((m) => m.userId);
+    await this.readStates.advance(authorId, channel.id, id);
+    return toSnapshot(await this.db.message.findUniqueOrThrow({ where: { id }, include: snapshotInclude }));
   }
 
   async edit(actor: Actor, messageId: string, rawContent: string) {

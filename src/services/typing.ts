@@ -1,7 +1,7 @@
 // Typing indicators. The registry answers "who is typing" on every instance; events carry
 // their expiry so each subscriber ends an indicator on time even if the typist's instance died.
 import type { Db } from '../db/client.js';
-import type { PubSub } from '../pubsub/topics.js';
+import type { PubSub, UserSnapshot } from '../pubsub/topics.js';
 import type { TypingRegistry } from '../realtime/registries.js';
 import type { Access } from './access.js';
 import type { Actor } from './actor.js';
@@ -39,12 +39,13 @@ export class TypingService {
     return true;
   }
 
-  /** Ends the user's indicator if they were typing (on stopTyping, and when they send). */
-  async clear(channelId: string, userId: string): Promise<void> {
+  /** Ends the user's indicator if they were typing (on stopTyping, and when they send: the
+   *  sender's snapshot is at hand then). */
+  async clear(channelId: string, userId: string, user?: UserSnapshot): Promise<void> {
     if (!(await this.registry.stop(channelId, userId))) return;
     await this.pubsub.publish('typing', channelId, {
       channelId,
-      user: await loadUserSnapshot(this.db, userId),
+      user: user ?? (await loadUserSnapshot(this.db, userId)),
       isTyping: false,
       expiresAt: null,
     });

@@ -1,0 +1,135 @@
+// Sending a message is the hottest write: one statement stores it, checks and loads its reply
+// target, stores the mentions of members, moves the sender's read marker, and returns what
+// the published event carries. Prisma would take a round trip for each of those.
+import { Prisma } from '../generated/prisma/client.js';
+import type { Db } from '../db/client.js';
+import type {
+  AttachmentSnapshot,
+  ChannelSnapshot,
+  MessageSnapshot,
+  RepliedMessageSnapshot,
+  UserSnapshot,
+} from '../pubsub/topics.js';
+
+export interface NewMessage {
+  id: string;
+  channel: ChannelSnapshot;
+  authorId: string;
+  content: string;
+  replyToId: string | null;
+  /** candidates; only members of the channel's guild (other than the author) are kept */
+  mentionIds: readonly string[];
+}
+
+interface InsertedRow {
+  createdAt: Date;
+  author: unknown;
+  mentions: unknown;
+  replyTo: unknown;
+}
+
+const USER_JSON = Prisma.sql`json_build_object('id', u.id, 'username', u.username, 'displayName', u."displayName", 'createdAt', u."createdAt")`;
+
+/**
+ * Stores the message; null when `replyToId` names no message of the same channel (nothing is
+ * stored then). The caller has authorized the send.
+ */
+export async function insertMessage(db: Db, m: NewMessage): Promise<MessageSnapshot | null> {
+  const rows = await db.$queryRaw<InsertedRow[]>`
+    WITH reply AS (
+      SELECT r.id, r."channelId", r."authorId", r.content, r."createdAt", r."editedAt", r."replyToId",
+             (SELECT ${USER_JSON} FROM "User" u WHERE u.id = r."authorId") AS author,
+             (SELECT coalesce(json_agg(json_build_object('id', a.id, 'fileName', a."fileName", 'storedName', a."storedName",
+                                                         'contentType', a."contentType", 'size', a.size) ORDER BY a.id), '[]')
+                FROM "Attachment" a WHERE a."messageId" = r.id) AS attachments
+      FROM "Message" r WHERE r.id = ${m.replyToId} AND r."channelId" = ${m.channel.id}
+    ), inserted AS (
+      INSERT INTO "Message" (id, "channelId", "authorId", content, "replyToId")
+      SELECT ${m.id}, ${m.channel.id}, ${m.authorId}, ${m.content}, ${m.replyToId}
+      WHERE ${m.replyToId}::text IS NULL OR EXISTS (SELECT 1 FROM reply)
+      RETURNING id, "createdAt"
+    ), mentioned AS (
+      INSERT INTO "MessageMention" ("messageId", "userId", "channelId")
+      SELECT i.id, mem."userId", ${m.channel.id}
+      FROM inserted i JOIN "Member" mem
+        ON mem."guildId" = ${m.channel.guildId} AND mem."userId" = ANY(${[...m.mentionIds]}::text[]) AND mem."userId" <> ${m.authorId}
+      RETURNING "userId"
+    ), marked AS (
+      INSERT INTO "ReadState" ("userId", "channelId", "lastReadMessageId", "updatedAt")
+      SELECT ${m.authorId}, ${m.channel.id}, i.id, now() FROM inserted i
+      ON CONFLICT ("userId", "channelId") DO UPDATE
+        SET "lastReadMessageId" = EXCLUDED."lastReadMessageId", "updatedAt" = EXCLUDED."updatedAt"
+        WHERE "ReadState"."lastReadMessageId" < EXCLUDED."lastReadMessageId"
+    )
+    SELECT i."createdAt",
+           (SELECT ${USER_JSON} FROM "User" u WHERE u.id = ${m.authorId}) AS author,
+           (SELECT coalesce(json_agg(${USER_JSON} ORDER BY u.id), '[]') FROM mentioned x JOIN "User" u ON u.id = x."userId") AS mentions,
+           (SELECT row_to_json(reply) FROM reply) AS "replyTo"
+    FROM inserted i`;
+  const row = rows[0];
+  if (!row) return null;
+  const author = userFromJson(json(row.author));
+  const mentions = json<RawUser[]>(row.mentions).map(userFromJson);
+  const reply = json<RawReply | null>(row.replyTo);
+  return {
+    id: m.id,
+    channelId: m.channel.id,
+    guildId: m.channel.guildId,
+    authorId: m.authorId,
+    content: m.content,
+    createdAt: row.createdAt.toISOString(),
+    editedAt: null,
+    replyToId: m.replyToId,
+    author,
+    attachments: [],
+    mentionIds: mentions.map((u) => u.id),
+    mentions,
+    replyTo: reply ? replyFromJson(reply) : null,
+    reactions: [],
+    channel: m.channel,
+  };
+}
+
+interface RawUser {
+  id: string;
+  username: string;
+  displayName: string;
+  createdAt: string;
+}
+
+interface RawReply {
+  id: string;
+  channelId: string;
+  authorId: string;
+  content: string;
+  createdAt: string;
+  editedAt: string | null;
+  replyToId: string | null;
+  author: RawUser;
+  attachments: AttachmentSnapshot[];
+}
+
+/** json columns arrive parsed from node-postgres and as text from some adapters */
+const json = <T>(value: unknown): T => (typeof value === 'string' ? JSON.parse(value) : value) as T;
+
+/** JSON of a `timestamp(3)` column has no zone; the column holds UTC. */
+const utcIso = (timestamp: string): string => new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(timestamp) ? timestamp : `${timestamp}Z`).toISOString();
+
+const userFromJson = (u: RawUser): UserSnapshot => ({
+  id: u.id,
+  username: u.username,
+  displayName: u.displayName,
+  createdAt: utcIso(u.createdAt),
+});
+
+const replyFromJson = (r: RawReply): RepliedMessageSnapshot => ({
+  id: r.id,
+  channelId: r.channelId,
+  authorId: r.authorId,
+  content: r.content,
+  createdAt: utcIso(r.createdAt),
+  editedAt: r.editedAt ? utcIso(r.editedAt) : null,
+  replyToId: r.replyToId,
+  author: userFromJson(r.author),
+  attachments: r.attachments,
+});
