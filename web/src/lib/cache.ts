@@ -1,6 +1,7 @@
 // The normalized cache (graphcache): how entities are keyed, how message pages merge, and how
 // every mutation result and subscription event changes what the screens show. Server state
 // lives here and nowhere else; components read it through their queries and fragments.
+import type { Client } from '@urql/core';
 import type { Cache, CacheExchangeOpts, Data, Variables } from '@urql/exchange-graphcache';
 import { relayPagination } from '@urql/exchange-graphcache/extras';
 import { graphql } from '../gql';
@@ -11,6 +12,32 @@ export const MESSAGE_PAGE_SIZE = 50;
 /** Ids of messages the server has not confirmed yet (optimistic sends). */
 export const PENDING_PREFIX = 'pending:';
 export const isPendingId = (id: string) => id.startsWith(PENDING_PREFIX);
+
+const NewestMessage = graphql(`
+  query ResumeNewestMessage($channelId: ID!, $first: Int!) {
+    channel(id: $channelId) {
+      id
+      messages(first: $first) {
+        edges {
+          cursor
+          node {
+            id
+          }
+        }
+      }
+    }
+  }
+`);
+
+/**
+ * The cursor of the newest confirmed message the cache holds for a channel: where a resumed
+ * messageAdded starts (`since`). Read as MessageList reads its newest page, since graphcache
+ * (without a schema) answers only a page field it holds; relayPagination merges the others in.
+ */
+export function newestMessageCursor(client: Client, channelId: string): string | null {
+  const data = client.readQuery(NewestMessage, { channelId, first: MESSAGE_PAGE_SIZE })?.data;
+  return data?.channel?.messages.edges.find((edge) => !isPendingId(edge.node.id))?.cursor ?? null;
+}
 
 const NewMessageEdge = graphql(`
   fragment CacheMessageEdge on MessageEdge {

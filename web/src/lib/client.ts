@@ -12,25 +12,9 @@ import { authExchange } from '@urql/exchange-auth';
 import { cacheExchange } from '@urql/exchange-graphcache';
 import { Client, type Operation, fetchExchange, subscriptionExchange } from 'urql';
 import { type Client as WsClient, createClient as createWsClient } from 'graphql-ws';
-import { graphql } from '../gql';
-import { MESSAGE_PAGE_SIZE, cacheConfig, isPendingId } from './cache';
+import { cacheConfig, newestMessageCursor } from './cache';
 import type { Session } from './session';
 
-const NewestMessage = graphql(`
-  query ResumeNewestMessage($channelId: ID!, $first: Int!) {
-    channel(id: $channelId) {
-      id
-      messages(first: $first) {
-        edges {
-          cursor
-          node {
-            id
-          }
-        }
-      }
-    }
-  }
-`);
 
 export interface ConnectionState {
   /** the socket is up (or no subscription needs it) */
@@ -127,10 +111,8 @@ export function createChatClient(session: Session): ChatClient {
     const variables = { ...(operation.variables as Record<string, unknown>) };
     const channelId = messageAddedChannel(operation);
     if (channelId) {
-      // the newest page as MessageList reads it (graphcache answers only a field it holds)
-      const data = client.readQuery(NewestMessage, { channelId, first: MESSAGE_PAGE_SIZE })?.data;
-      const newest = data?.channel?.messages.edges.find((edge) => !isPendingId(edge.node.id));
-      if (newest) variables.since = newest.cursor;
+      const newest = newestMessageCursor(client, channelId);
+      if (newest) variables.since = newest;
     }
     return variables;
   };
