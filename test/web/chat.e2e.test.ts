@@ -132,7 +132,7 @@ describe(`the web client (${backend})`, { timeout: SCENARIO_MS }, () => {
 
     await onBobsSide.hover();
     await onBobsSide.getByRole('button', { name: 'Edit message' }).click();
-    const edit = bob.page.getByLabel('Edit message');
+    const edit = bob.page.getByLabel('Edit your message');
     await edit.fill('Hi Ada, lovely server.');
     await edit.press('Enter');
     await expect(message(ada.page, 'Hi Ada, lovely server.')).toContainText('(edited)');
@@ -141,8 +141,8 @@ describe(`the web client (${backend})`, { timeout: SCENARIO_MS }, () => {
     const again = message(bob.page, 'Hi Ada, lovely server.');
     await again.hover();
     await again.getByRole('button', { name: 'Edit message' }).click();
-    await bob.page.getByLabel('Edit message').fill('never saved');
-    await bob.page.getByLabel('Edit message').press('Escape');
+    await bob.page.getByLabel('Edit your message').fill('never saved');
+    await bob.page.getByLabel('Edit your message').press('Escape');
     await expect(message(bob.page, 'never saved')).toHaveCount(0);
 
     // @-mention with autocomplete; highlighted for the one mentioned
@@ -223,6 +223,7 @@ describe(`the web client (${backend})`, { timeout: SCENARIO_MS }, () => {
     await screenshot(bob.page, 'phone-chat');
     await bob.page.getByRole('button', { name: 'Open navigation' }).click();
     await expect(bob.page.getByRole('navigation', { name: 'Channels' })).toBeVisible();
+    await bob.page.waitForTimeout(400); // the drawer slides in
     await screenshot(bob.page, 'phone-drawer');
     await bob.page.getByRole('link', { name: /general/ }).click();
     await expect(composer(bob.page)).toBeVisible();

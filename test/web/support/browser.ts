@@ -10,7 +10,7 @@ import { expect as vitestExpect } from 'vitest';
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SCREENSHOTS = path.join(ROOT, 'test/web/screenshots');
-const WAIT_MS = 10_000;
+const WAIT_MS = 15_000;
 
 /** Web-first assertions on a locator (retried until they hold), in the spirit of Playwright Test's. */
 function locatorAssertions(locator: Locator) {

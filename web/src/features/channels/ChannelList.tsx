@@ -112,7 +112,7 @@ export function ChannelList({
               ) : (
                 <span className="channel-link disabled" title="Voice channels are not available in this client yet">
                   <span aria-hidden="true" className="hash">
-                    🔊
+                    ♪
                   </span>
                   <span className="channel-name">{channel.name}</span>
                 </span>

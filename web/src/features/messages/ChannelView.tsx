@@ -183,7 +183,7 @@ export function ChannelView({ guildId, channelId, permissions }: { guildId: stri
           aria-pressed={membersOpen}
           onClick={() => setMembersOpen(!membersOpen)}
         >
-          👥
+          Members
         </button>
       </header>
       <MessageList

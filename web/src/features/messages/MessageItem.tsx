@@ -208,7 +208,7 @@ export const MessageItem = memo(function MessageItem({
                     </a>
                   ) : (
                     <a href={file.url} download={file.fileName} className="attachment-file">
-                      📄 {file.fileName} <span className="muted">({formatBytes(file.size)})</span>
+                      ⤓ {file.fileName} <span className="muted">({formatBytes(file.size)})</span>
                     </a>
                   )}
                 </li>
@@ -251,7 +251,7 @@ export const MessageItem = memo(function MessageItem({
             ) : null}
             {mine || canManageMessages ? (
               <button type="button" className="icon-button" aria-label="Delete message" title="Delete" onClick={destroy}>
-                🗑
+                ✕
               </button>
             ) : null}
             {picking ? (
@@ -317,7 +317,7 @@ function EditBox({ initial, onSave, onCancel }: { initial: string; onSave(text: 
   return (
     <div className="edit-box">
       <label className="sr-only" htmlFor="edit-message">
-        Edit message
+        Edit your message
       </label>
       <textarea id="edit-message" ref={ref} value={text} rows={2} onChange={(e) => setText(e.target.value)} onKeyDown={onKeyDown} />
       <p className="hint">
