@@ -1,7 +1,8 @@
-import { queryFromInfo } from '@pothos/plugin-prisma';
+import type { Message as PrismaMessage } from '../generated/prisma/client.js';
+import type { MessageSnapshot } from '../pubsub/topics.js';
 import { UNREAD_COUNT_CAP } from '../services/readStates.js';
 import { builder } from './builder.js';
-import { viewerDependent } from './events.js';
+import { asEventParent, viewerDependent } from './events.js';
 import { pageArgs, toConnection } from './connections.js';
 import { Message } from './message.js';
 import { connectionFields } from './pageInfo.js';
@@ -24,10 +25,10 @@ export const Channel = builder.prismaNode('Channel', {
         description:
           'Newest first. `after` pages back in time; `before` (with `last`) returns newer messages, for catch-up after a reconnect. A message id is accepted as a cursor.',
         extensions: viewerDependent,
-        resolve: async (channel, args, ctx, info) => {
-          const { include } = queryFromInfo({ context: ctx, info, path: ['edges', 'node'] }) as { include?: object };
-          const page = await ctx.services.messages.list(ctx.actor, channel.id, pageArgs(args, 'Message'), include);
-          return toConnection(page, 'Message');
+        resolve: async (channel, args, ctx) => {
+          const page = await ctx.services.messages.list(ctx.actor, channel, pageArgs(args, 'Message'));
+          // answered from the snapshots the page carries, as events are
+          return toConnection({ ...page, items: page.items.map((m) => asEventParent<MessageSnapshot, PrismaMessage>(m)) }, 'Message');
         },
       },
       MessageConnection,

@@ -15,21 +15,29 @@ export const User = builder.prismaNode('User', {
       nullable: true,
       description: 'Only visible to the user themself.',
       extensions: viewerDependent,
-      resolve: (user, _args, ctx) =>
-        user.id === ctx.actor.userId || ctx.selfUserIds.has(user.id) ? (user.email ?? null) : null,
+      resolve: async (user, _args, ctx) => {
+        if (user.id !== ctx.actor.userId && !ctx.selfUserIds.has(user.id)) return null;
+        // a user from an event or a history page carries no email: the viewer's own is read
+        return user.email ?? (await ctx.services.users.ownEmail(user.id));
+      },
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'Account creation date.' }),
     // Counters kept in the row by triggers (prisma/migrations/*_history_counters), never a count
-    // of history. `select` lets a parent without them (an event's author snapshot) load them.
+    // of history. A parent without them (an event's or a history page's author) loads them,
+    // batched per operation.
     ownedGuildCount: t.int({
       description: 'Number of guilds (servers) they own.',
-      select: { ownedGuildCount: true },
-      resolve: (user) => user.ownedGuildCount,
+      resolve: (user, _args, ctx) =>
+        typeof user.ownedGuildCount === 'number'
+          ? user.ownedGuildCount
+          : ctx.services.users.counters(ctx.actor, user.id).then((c) => c.ownedGuildCount),
     }),
     messageCount: t.int({
       description: 'Number of messages they have sent (and not deleted).',
-      select: { messageCount: true },
-      resolve: (user) => user.messageCount,
+      resolve: (user, _args, ctx) =>
+        typeof user.messageCount === 'number'
+          ? user.messageCount
+          : ctx.services.users.counters(ctx.actor, user.id).then((c) => c.messageCount),
     }),
     status: t.field({
       type: PresenceStatus,

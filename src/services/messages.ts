@@ -1,13 +1,13 @@
 // Sending, reading, editing and deleting messages.
 import type { Db } from '../db/client.js';
-import type { Prisma } from '../generated/prisma/client.js';
+import type { Channel, Prisma } from '../generated/prisma/client.js';
 import type { MessageSnapshot, PubSub, RepliedMessageSnapshot } from '../pubsub/topics.js';
 import type { Access } from './access.js';
 import type { Actor } from './actor.js';
 import { badInput, forbidden, notFound } from './errors.js';
 import { isId, newId } from './ids.js';
-import { type PageArgs, finishPage, planPage } from './pagination.js';
-import { insertMessage } from './messageInsert.js';
+import { type PageArgs, planPage } from './pagination.js';
+import { insertMessage, messagePage } from './messageSql.js';
 import { channelSnapshot, userSnapshot } from './snapshots.js';
 import { Permission, has } from './permissions.js';
 import type { AttachmentService } from './attachments.js';
@@ -110,24 +110,30 @@ export class MessageService {
   }
 
   /**
-   * A page of a channel's history, newest first. `after` pages back in time, `before`
-   * forward. `include` lets the caller load the relations it is about to read.
+   * A page of a channel's history, newest first: `after` pages back in time, `before`
+   * forward. One statement returns the messages as the snapshots events carry (author,
+   * attachments, mentions, reactions, reply target), so reading them queries nothing more;
+   * the channel's membership comes from the actor (already loaded with the channel).
    */
-  async list(actor: Actor, channelId: string, page: PageArgs, include?: Prisma.MessageInclude) {
-    await this.access.requireChannel(actor, channelId);
+  async list(actor: Actor, channel: Channel, page: PageArgs) {
+    await this.access.requireMember(actor, channel.guildId, 'Channel');
     const plan = planPage(page, 'desc');
-    const rows = await this.db.message.findMany({
-      where: { channelId, id: plan.cursorFilter },
-      orderBy: { id: plan.direction },
+    const cursor = (plan.backwards ? page.before : page.after) ?? null;
+    const { rows, otherSide } = await messagePage(this.db, {
+      channel: channelSnapshot(channel),
+      cursor,
+      direction: plan.direction,
       take: plan.take,
-      include,
     });
-    const result = await finishPage(rows, plan, 'desc', Boolean(page.after ?? page.before), async (id) =>
-      Boolean(await this.db.message.findFirst({ where: { channelId, id }, select: { id: true } })),
-    );
+    const more = rows.length > plan.size;
+    const items = rows.slice(0, plan.size);
+    if (plan.backwards) items.reverse();
+    const result = plan.backwards
+      ? { items, hasPreviousPage: more, hasNextPage: otherSide && items.length > 0 }
+      : { items, hasNextPage: more, hasPreviousPage: otherSide && items.length > 0 };
     // the channel's message count as triggers keep it (sharded rows, at most 16): never a count of history
     const totalCount = () =>
-      this.db.channelMessageCount.aggregate({ where: { channelId }, _sum: { messages: true } }).then((r) => r._sum.messages ?? 0);
+      this.db.channelMessageCount.aggregate({ where: { channelId: channel.id }, _sum: { messages: true } }).then((r) => r._sum.messages ?? 0);
     return { ...result, totalCount };
   }
 

@@ -18,14 +18,15 @@ export async function loadUserSnapshot(db: Db, userId: string): Promise<UserSnap
   return userSnapshot(user);
 }
 
-export const channelSnapshot = (c: Channel): ChannelSnapshot => ({
+/** From a row, or from a channel that is itself an event's snapshot (dates already text). */
+export const channelSnapshot = (c: Omit<Channel, 'createdAt'> & { createdAt: Date | string }): ChannelSnapshot => ({
   id: c.id,
   guildId: c.guildId,
   name: c.name,
   type: c.type,
   topic: c.topic,
   position: c.position,
-  createdAt: c.createdAt.toISOString(),
+  createdAt: typeof c.createdAt === 'string' ? c.createdAt : c.createdAt.toISOString(),
 });
 
 export const guildSnapshot = (g: Guild): GuildSnapshot => ({

@@ -1,11 +1,37 @@
+import DataLoader from 'dataloader';
 import type { Db } from '../db/client.js';
 import type { Actor } from './actor.js';
 import { notFound } from './errors.js';
 import { type PageArgs, finishPage, planPage } from './pagination.js';
 import { check, rules } from './validation.js';
 
+export interface UserCounters {
+  messageCount: number;
+  ownedGuildCount: number;
+}
+
 export class UserService {
+  /** one batching loader per operation (the Actor lives exactly as long) */
+  private readonly counterLoaders = new WeakMap<Actor, DataLoader<string, UserCounters>>();
+
   constructor(private readonly db: Db) {}
+
+  /** Profile counters of users loaded without them; a list of authors costs one query. */
+  counters(actor: Actor, userId: string): Promise<UserCounters> {
+    let loader = this.counterLoaders.get(actor);
+    if (!loader) {
+      loader = new DataLoader(async (ids) => {
+        const rows = await this.db.user.findMany({
+          where: { id: { in: [...ids] } },
+          select: { id: true, messageCount: true, ownedGuildCount: true },
+        });
+        const byId = new Map(rows.map((r) => [r.id, r]));
+        return ids.map((id) => byId.get(id) ?? { messageCount: 0, ownedGuildCount: 0 });
+      });
+      this.counterLoaders.set(actor, loader);
+    }
+    return loader.load(userId);
+  }
 
   /** The actor, or a user who shares a guild with them; anyone else is NOT_FOUND. */
   async get(actor: Actor, userId: string) {
@@ -15,6 +41,11 @@ export class UserService {
     });
     if (!user) throw notFound('User');
     return user;
+  }
+
+  /** A user's email, for showing it to that user alone (the caller checked who asks). */
+  async ownEmail(userId: string): Promise<string | null> {
+    return (await this.db.user.findUnique({ where: { id: userId }, select: { email: true } }))?.email ?? null;
   }
 
   /** The signed-in user; null when anonymous, UNAUTHENTICATED when a token was refused. */

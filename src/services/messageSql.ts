@@ -1,6 +1,8 @@
-// Sending a message is the hottest write: one statement stores it, checks and loads its reply
-// target, stores the mentions of members, moves the sender's read marker, and returns what
-// the published event carries. Prisma would take a round trip for each of those.
+// The two hottest statements, in SQL because Prisma takes a round trip per relation:
+// - sending: one statement stores the message, checks and loads its reply target, stores the
+//   mentions of members, moves the sender's read marker, and returns what the event carries;
+// - reading history: one statement returns a page with each message's author, attachments,
+//   mentions, reactions and reply target, as the same snapshots events carry.
 import { Prisma } from '../generated/prisma/client.js';
 import type { Db } from '../db/client.js';
 import type {
@@ -87,6 +89,95 @@ export async function insertMessage(db: Db, m: NewMessage): Promise<MessageSnaps
     replyTo: reply ? replyFromJson(reply) : null,
     reactions: [],
     channel: m.channel,
+  };
+}
+
+export interface MessagePageQuery {
+  channel: ChannelSnapshot;
+  /** rows beyond this id in the fetch direction; null: from the newest (or oldest) */
+  cursor: string | null;
+  /** desc: newest first (history); asc: oldest first (catch-up after `before`) */
+  direction: 'asc' | 'desc';
+  take: number;
+}
+
+interface PageRow {
+  id: string;
+  authorId: string;
+  content: string;
+  createdAt: Date;
+  editedAt: Date | null;
+  replyToId: string | null;
+  author: unknown;
+  attachments: unknown;
+  mentions: unknown;
+  reactions: unknown;
+  replyTo: unknown;
+  beyondCursor: boolean;
+}
+
+const ATTACHMENTS_JSON = (messageId: Prisma.Sql) => Prisma.sql`(
+  SELECT coalesce(json_agg(json_build_object('id', a.id, 'fileName', a."fileName", 'storedName', a."storedName",
+                                             'contentType', a."contentType", 'size', a.size) ORDER BY a.id), '[]')
+  FROM "Attachment" a WHERE a."messageId" = ${messageId})`;
+
+/**
+ * One page of a channel's messages as snapshots, in fetch order, with whether any message
+ * lies on the cursor's other side (at or beyond it): the page the caller did not fetch.
+ */
+export async function messagePage(db: Db, q: MessagePageQuery): Promise<{ rows: MessageSnapshot[]; otherSide: boolean }> {
+  const desc = q.direction === 'desc';
+  const order = desc ? Prisma.sql`DESC` : Prisma.sql`ASC`;
+  const beyond = q.cursor === null ? Prisma.sql`TRUE` : desc ? Prisma.sql`m.id < ${q.cursor}` : Prisma.sql`m.id > ${q.cursor}`;
+  const otherSide =
+    q.cursor === null
+      ? Prisma.sql`FALSE`
+      : Prisma.sql`EXISTS (SELECT 1 FROM "Message" o WHERE o."channelId" = ${q.channel.id}
+                           AND ${desc ? Prisma.sql`o.id >= ${q.cursor}` : Prisma.sql`o.id <= ${q.cursor}`})`;
+  const rows = await db.$queryRaw<PageRow[]>`
+    WITH page AS (
+      SELECT m.id, m."authorId", m.content, m."createdAt", m."editedAt", m."replyToId"
+      FROM "Message" m WHERE m."channelId" = ${q.channel.id} AND ${beyond}
+      ORDER BY m.id ${order} LIMIT ${q.take}
+    )
+    SELECT p.*,
+      (SELECT ${USER_JSON} FROM "User" u WHERE u.id = p."authorId") AS author,
+      ${ATTACHMENTS_JSON(Prisma.sql`p.id`)} AS attachments,
+      (SELECT coalesce(json_agg(${USER_JSON} ORDER BY u.id), '[]')
+         FROM "MessageMention" mm JOIN "User" u ON u.id = mm."userId" WHERE mm."messageId" = p.id) AS mentions,
+      (SELECT coalesce(json_agg(json_build_object('emoji', g.emoji, 'userIds', g."userIds") ORDER BY g.first, g.emoji), '[]')
+         FROM (SELECT r.emoji, min(r."createdAt") AS first, array_agg(r."userId" ORDER BY r."createdAt", r."userId") AS "userIds"
+               FROM "Reaction" r WHERE r."messageId" = p.id GROUP BY r.emoji) g) AS reactions,
+      (SELECT json_build_object('id', r.id, 'channelId', r."channelId", 'authorId', r."authorId", 'content', r.content,
+                                'createdAt', r."createdAt", 'editedAt', r."editedAt", 'replyToId', r."replyToId",
+                                'author', (SELECT ${USER_JSON} FROM "User" u WHERE u.id = r."authorId"),
+                                'attachments', ${ATTACHMENTS_JSON(Prisma.sql`r.id`)})
+         FROM "Message" r WHERE r.id = p."replyToId") AS "replyTo",
+      ${otherSide} AS "beyondCursor"
+    FROM page p ORDER BY p.id ${order}`;
+  return {
+    otherSide: rows[0]?.beyondCursor ?? false,
+    rows: rows.map((r) => {
+      const mentions = json<RawUser[]>(r.mentions).map(userFromJson);
+      const reply = json<RawReply | null>(r.replyTo);
+      return {
+        id: r.id,
+        channelId: q.channel.id,
+        guildId: q.channel.guildId,
+        authorId: r.authorId,
+        content: r.content,
+        createdAt: r.createdAt.toISOString(),
+        editedAt: r.editedAt?.toISOString() ?? null,
+        replyToId: r.replyToId,
+        author: userFromJson(json(r.author)),
+        attachments: json<AttachmentSnapshot[]>(r.attachments),
+        mentionIds: mentions.map((u) => u.id),
+        mentions,
+        replyTo: reply ? replyFromJson(reply) : null,
+        reactions: json<{ emoji: string; userIds: string[] }[]>(r.reactions),
+        channel: q.channel,
+      };
+    }),
   };
 }
 
