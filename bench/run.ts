@@ -30,17 +30,17 @@
 //   BENCH_DRAIN_MS       how long after a window deliveries still count (3000 [2000])
 //   BENCH_LAG_MS         saturation: a step lags when its p99 exceeds this (1000)
 //   BENCH_LIVE_TIMEOUT_MS  how long to wait for every subscription to be live (60000 [30000])
-//   BENCH_FANOUT_SUBSCRIBERS (1000 [100]), BENCH_FANOUT_RATE msg/s (20), BENCH_FANOUT_SECONDS (15 [5]),
+//   BENCH_FANOUT_SUBSCRIBERS (1000 [100]), BENCH_FANOUT_RATE msg/s (20), BENCH_FANOUT_SECONDS (15 [3]),
 //   BENCH_FANOUT_SENDERS distinct sending users (10 [4])
-//   BENCH_SAT_START msg/s (20), BENCH_SAT_STEP_S (5 [2]), BENCH_SAT_MAX msg/s (1280 [320])
+//   BENCH_SAT_START msg/s (20), BENCH_SAT_STEP_S (5 [2]), BENCH_SAT_MAX msg/s (1280 [160])
 //   BENCH_CHANNELS (200 [20]), BENCH_CHANNEL_SUBSCRIBERS per channel (10 [5]),
-//   BENCH_CHANNEL_RATE msg/s per channel (0.5), BENCH_CHANNEL_SECONDS (10 [4]), BENCH_CHANNEL_SENDERS (20 [5])
+//   BENCH_CHANNEL_RATE msg/s per channel (0.5), BENCH_CHANNEL_SECONDS (10 [3]), BENCH_CHANNEL_SENDERS (20 [5])
 //   BENCH_SEND_CONCURRENCY (16), BENCH_SEND_SECONDS (10 [3])
 //   BENCH_RT_REPEAT      counted repetitions per operation, median reported (5 [3])
 //   BENCH_MEMORY_CONNECTIONS (2000 [200]), BENCH_MEMORY_WARMUP connections before the baseline (100 [20])
 //   BENCH_SUBS_ON_SOCKET comma-separated sizes (1000,10000 [1000])
 //   BENCH_COLD_REPEAT    fresh + warm start pairs, median reported (3 [1])
-//   BENCH_HISTORY_MESSAGES (1000000 [100000]), BENCH_HISTORY_SMALL (100), BENCH_HISTORY_REPEAT (15 [5])
+//   BENCH_HISTORY_MESSAGES (1000000 [20000]), BENCH_HISTORY_SMALL (100), BENCH_HISTORY_REPEAT (30 [5])
 //   BENCH_VERBOSE=1      also list the SQL statements each counted operation sent
 //
 // Every server is a child process started from package.json's "start" script (read at run
@@ -67,6 +67,12 @@ const load0 = os.loadavg();
 const bench = new Bench(knobs);
 const scale = knobs.quick ? 0.5 : 1;
 let current = 'start-up';
+let startScript = '';
+try {
+  startScript = startCommand().script;
+} catch (err) {
+  startScript = `(no start script: ${errorText(err)})`;
+}
 let printed = false;
 
 function printReport(reason?: string) {
@@ -77,19 +83,13 @@ function printReport(reason?: string) {
     .filter(([k]) => k.startsWith('BENCH_'))
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
-  let start = '';
-  try {
-    start = startCommand().script;
-  } catch {
-    /* reported by the scenarios */
-  }
   const out = [
     '',
     `### Chat backend benchmark (issue #8), ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
     '',
     `\`${settings ? `${settings} ` : ''}npm run bench\`: ${knobs.quick ? 'quick mode, ' : ''}${((Date.now() - started) / 1000).toFixed(0)} s; ` +
       `Node ${process.version}, ${os.cpus().length} cores, load average ${load0[0]!.toFixed(1)} at start, ${load1[0]!.toFixed(1)} at end; ` +
-      `servers: \`${start}\` on PostgreSQL (${new URL(knobs.adminUrl).host}, scratch database) + Redis (${knobs.redisUrl}), ` +
+      `servers: \`${startScript}\` (package.json's start script when the run began) on PostgreSQL (${new URL(knobs.adminUrl).host}, scratch database) + Redis (${knobs.redisUrl}), ` +
       `load from ${knobs.workers} client processes + 1 sender process.`,
     '',
     bench.report.markdown(),

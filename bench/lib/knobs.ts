@@ -43,17 +43,17 @@ export const knobs = {
 
   fanoutSubscribers: num('BENCH_FANOUT_SUBSCRIBERS', 1000, 100, 1, 20_000),
   fanoutRate: num('BENCH_FANOUT_RATE', 20, 20, 0.1, 10_000),
-  fanoutSeconds: num('BENCH_FANOUT_SECONDS', 15, 5, 1, 600),
+  fanoutSeconds: num('BENCH_FANOUT_SECONDS', 15, 3, 1, 600),
   fanoutSenders: num('BENCH_FANOUT_SENDERS', 10, 4, 1, 1000),
 
   satStart: num('BENCH_SAT_START', 20, 20, 1, 100_000),
   satStepSeconds: num('BENCH_SAT_STEP_S', 5, 2, 1, 120),
-  satMax: num('BENCH_SAT_MAX', 1280, 320, 1, 1_000_000),
+  satMax: num('BENCH_SAT_MAX', 1280, 160, 1, 1_000_000),
 
   channels: num('BENCH_CHANNELS', 200, 20, 1, 2000),
   channelSubscribers: num('BENCH_CHANNEL_SUBSCRIBERS', 10, 5, 1, 1000),
   channelRate: num('BENCH_CHANNEL_RATE', 0.5, 0.5, 0.01, 100),
-  channelSeconds: num('BENCH_CHANNEL_SECONDS', 10, 4, 1, 600),
+  channelSeconds: num('BENCH_CHANNEL_SECONDS', 10, 3, 1, 600),
   channelSenders: num('BENCH_CHANNEL_SENDERS', 20, 5, 1, 1000),
 
   sendConcurrency: num('BENCH_SEND_CONCURRENCY', 16, 16, 1, 256),
@@ -71,9 +71,9 @@ export const knobs = {
 
   coldRepeat: num('BENCH_COLD_REPEAT', 3, 1, 1, 20),
 
-  historyMessages: num('BENCH_HISTORY_MESSAGES', 1_000_000, 100_000, 100, 20_000_000),
+  historyMessages: num('BENCH_HISTORY_MESSAGES', 1_000_000, 20_000, 100, 20_000_000),
   historySmall: num('BENCH_HISTORY_SMALL', 100, 100, 1, 1_000_000),
-  historyRepeat: num('BENCH_HISTORY_REPEAT', 15, 5, 1, 1000),
+  historyRepeat: num('BENCH_HISTORY_REPEAT', 30, 5, 1, 1000),
 };
 
 export type Knobs = typeof knobs;

@@ -152,6 +152,46 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+function listeningSockets(): Map<string, number> {
+  const byInode = new Map<string, number>();
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length < 10 || cols[3] !== '0A') continue;
+      byInode.set(cols[9]!, parseInt(cols[1]!.split(':')[1] ?? '', 16));
+    }
+  }
+  return byInode;
+}
+
+/** The TCP ports a process listens on. */
+export function listeningPorts(pid: number): number[] {
+  const byInode = listeningSockets();
+  const ports = new Set<number>();
+  let fds: string[] = [];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return [];
+  }
+  for (const fd of fds) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      const port = m && byInode.get(m[1]!);
+      if (port) ports.add(port);
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  return [...ports];
+}
+
 /** The pid of the process listening on 127.0.0.1:port (via /proc/net/tcp and /proc/<pid>/fd). */
 export function pidListeningOn(port: number): number | undefined {
   const inodes = new Set<string>();

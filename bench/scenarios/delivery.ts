@@ -136,6 +136,8 @@ export interface WindowResult {
   throughput: number;
   /** server CPU seconds per second of window, summed over the target's processes */
   cpu: number;
+  /** the client workers' CPU seconds per second (near 1 per worker: the clients are the limit) */
+  clientCpu: number;
   socketErrors: number;
   socketFirstError: string;
   unexpectedCloses: number;
@@ -153,6 +155,8 @@ export async function measureWindow(
   opts: { phase: string; rate: number; durationMs: number; drainMs: number },
 ): Promise<WindowResult> {
   const cpu0 = audience.target.pids.map((p) => safeCpu(p));
+  const clientPids = bench.workers.map((w) => w.child.pid);
+  const clientCpu0 = clientPids.map((p) => safeCpu(p));
   const start = wallNow();
   const sending = bench.sender!.send({
     target: audience.target.kind,
@@ -175,6 +179,7 @@ export async function measureWindow(
   }
   const end = Math.min(wallNow(), deadline);
   const cpu1 = audience.target.pids.map((p) => safeCpu(p));
+  const clientCpu1 = clientPids.map((p) => safeCpu(p));
   const stats = await Promise.all(bench.workers.map((w) => w.stats([opts.phase])));
   const sent = await sending;
   const latency = new Histogram();
@@ -207,6 +212,7 @@ export async function measureWindow(
     sendLatency: Histogram.from(sent.latency),
     throughput: delivered / spanS,
     cpu: cpuUsed / ((end - start) / 1000),
+    clientCpu: clientCpu1.reduce((s, c, i) => s + (c - clientCpu0[i]!), 0) / ((end - start) / 1000),
     socketErrors: stats.reduce((s, x) => s + x.errors, 0),
     socketFirstError: stats.find((x) => x.firstError)?.firstError ?? '',
     unexpectedCloses: stats.reduce((s, x) => s + x.unexpectedCloses, 0),

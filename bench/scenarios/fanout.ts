@@ -62,7 +62,7 @@ export async function fanout(bench: Bench, opts: { fixed: boolean; saturation: b
       bench.report.note(
         `fan-out, ${name}: ${o.subscribers} connections opened in ${fmtMs(o.connectMs)}, ${o.live} live after ${fmtMs(o.liveMs)}` +
           (o.fixed
-            ? `; server CPU ${o.fixed.cpu.toFixed(2)} s/s over its 2 processes; send p50 ${fmtMs(o.fixed.sendLatency.percentile(50))}, ${o.fixed.failed} failed sends${o.fixed.firstError ? ` (${o.fixed.firstError.slice(0, 120)})` : ''}, ${o.fixed.skipped} skipped, socket errors ${o.fixed.socketErrors}${o.fixed.socketFirstError ? ` (${o.fixed.socketFirstError.slice(0, 120)})` : ''}, unexpected closes ${o.fixed.unexpectedCloses}`
+            ? `; CPU ${o.fixed.cpu.toFixed(2)} s/s over its 2 processes (clients ${o.fixed.clientCpu.toFixed(2)}); send p50 ${fmtMs(o.fixed.sendLatency.percentile(50))}, ${o.fixed.failed} failed sends${o.fixed.firstError ? ` (${o.fixed.firstError.slice(0, 120)})` : ''}, ${o.fixed.skipped} skipped, socket errors ${o.fixed.socketErrors}${o.fixed.socketFirstError ? ` (${o.fixed.socketFirstError.slice(0, 120)})` : ''}, unexpected closes ${o.fixed.unexpectedCloses}`
             : ''),
       );
     if (o.saturation) bench.report.note(`saturation, ${name}: ${o.saturation.steps.join('; ')}`);
@@ -156,7 +156,7 @@ async function runTarget(
         const p99 = w.latency.percentileOf(99, w.expected);
         const lagging = w.skipped > 0 || w.expected === 0 || w.delivered < 0.99 * w.expected || !(p99 <= k.lagMs);
         sat.steps.push(
-          `${rate} msg/s: ${fmtInt(w.throughput)} deliveries/s, ${fmtPct(Math.min(w.delivered, w.expected), w.expected)} delivered, p99 ${Number.isFinite(p99) ? fmtMs(p99) : '∞'}${w.skipped ? `, ${w.skipped} sends skipped (sender backlog)` : ''}`,
+          `${rate} msg/s: ${fmtInt(w.throughput)} deliveries/s, ${fmtPct(Math.min(w.delivered, w.expected), w.expected)} delivered, p99 ${Number.isFinite(p99) ? fmtMs(p99) : '∞'}, CPU s/s server ${w.cpu.toFixed(2)} clients ${w.clientCpu.toFixed(2)}${w.skipped ? `, ${w.skipped} sends skipped (sender backlog)` : ''}`,
         );
         if (lagging) {
           sat.laggedAt = rate;

@@ -8,7 +8,7 @@
 import { startApi } from '../lib/api.js';
 import type { Bench } from '../lib/bench.js';
 import { collectGarbage } from '../lib/inspector.js';
-import { freePort, rssBytes } from '../lib/procs.js';
+import { listeningPorts, rssBytes } from '../lib/procs.js';
 import { fmtInt, fmtMs, fmtRatio, sleep } from '../lib/util.js';
 import { type Target, connectAudience, targetName, waitLive } from './delivery.js';
 
@@ -88,6 +88,12 @@ async function measure(bench: Bench, target: Target, pid: number, inspectPort: n
   }
 }
 
+function inspectorPort(pid: number, except: number[]): number {
+  const port = listeningPorts(pid).find((p) => !except.includes(p));
+  if (!port) throw new Error(`process ${pid} has no inspector port (started with --inspect?)`);
+  return port;
+}
+
 export async function memory(bench: Bench): Promise<void> {
   const k = bench.knobs;
   await bench.ensureInstances(1);
@@ -95,8 +101,10 @@ export async function memory(bench: Bench): Promise<void> {
   await bench.ensureWorkers();
 
   // fresh processes, so that nothing earlier scenarios did is in their memory
-  const relayInspect = await freePort();
-  const relay = await bench.startRelay('relay-memory', [`--inspect=127.0.0.1:${relayInspect}`]);
+  // --inspect on port 0: each process picks its own; the one of the process measured is found
+  // among its listening sockets (a wrapper process, if the start command has one, keeps its own)
+  const relay = await bench.startRelay('relay-memory', ['--inspect=127.0.0.1:0']);
+  const relayInspect = inspectorPort(relay.pid, []);
   bench.extraChildren.push(relay.child);
   let relayResult: Measured;
   try {
@@ -105,10 +113,10 @@ export async function memory(bench: Bench): Promise<void> {
     await relay.child.stop();
   }
 
-  const apiInspect = await freePort();
-  const api = await startApi('api-memory', bench.apiEnv({ NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --inspect=127.0.0.1:${apiInspect}`.trim() }));
+  const api = await startApi('api-memory', bench.apiEnv({ NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --inspect=127.0.0.1:0`.trim() }));
   let apiResult: Measured;
   try {
+    const apiInspect = inspectorPort(api.serverPid, [api.port]);
     apiResult = await measure(bench, { kind: 'api', wsUrls: [api.wsUrl], sendUrls: [api.graphqlUrl], pids: [api.serverPid] }, api.serverPid, apiInspect);
   } finally {
     await api.stop();
