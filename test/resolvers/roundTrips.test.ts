@@ -57,7 +57,7 @@ beforeAll(async () => {
   let previous: string | null = null;
   for (let n = 0; n < 120; n++) {
     const attachmentIds = n % 10 === 0 ? [await uploadFile(owner, `p${n}.png`)] : [];
-    const { sendMessage } = await owner.ok<{ sendMessage: { id: string } }>(SEND, {
+    const { sendMessage }: { sendMessage: { id: string } } = await owner.ok(SEND, {
       input: {
         channelId,
         content: n % 3 === 0 ? `hi <@${member.userId}> #${n}` : `message #${n}`,
