@@ -35,6 +35,14 @@ const EnvSchema = z.object({
   PRESENCE_TTL_MS: int(200).default(30_000),
   MESSAGE_RATE_LIMIT: int(0).default(10),
   LOGIN_FAILURE_LIMIT: int(0).default(10),
+  LOGIN_ADDRESS_LIMIT: int(0).default(50),
+  REGISTER_ADDRESS_LIMIT: int(0).default(30),
+  SEARCH_RATE_LIMIT: int(0).default(120),
+  // proxies in front whose X-Forwarded-For entries are believed: false/0 none, true 1, or a count
+  TRUST_PROXY: z
+    .union([bool, int(0, 10)])
+    .transform((v) => (typeof v === 'number' ? v : v ? 1 : 0))
+    .default(0),
   GRAPHQL_MAX_DEPTH: int(2).default(12),
   GRAPHQL_MAX_TOKENS: int(100).default(2000),
   WS_MAX_MESSAGE_BYTES: int(1024).default(256 * 1024),

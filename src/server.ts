@@ -8,7 +8,7 @@ import { GraphQLError } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import { register as metricsRegistry } from 'prom-client';
 import type { Config } from './config.js';
-import { type GraphQLContext, createContext } from './context.js';
+import { type GraphQLContext, clientAddressOf, createContext } from './context.js';
 import { type Database, openDatabase } from './db/client.js';
 import { migrateDatabase } from './db/migrate.js';
 import { createErrorMasker } from './http/errors.js';
@@ -73,7 +73,8 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
   const uploads = createUploadRoutes({ attachments: services.attachments, auth: services.auth, log });
   const web = createWebClientRoutes({ distDir: WEB_DIST_DIR, log });
 
-  const newContext = (actor: Actor) => createContext({ services, prisma: db.prisma, pubsub, config }, actor);
+  const newContext = (actor: Actor, clientAddress?: string | null) =>
+    createContext({ services, prisma: db.prisma, pubsub, config }, actor, clientAddress);
   const errorMasker = createErrorMasker(log);
   const yoga = createYoga<Record<string, never>, GraphQLContext>({
     schema,
@@ -83,7 +84,11 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
     logging: log,
     maskedErrors: { maskError: errorMasker },
     maxRequestBodySize: uploads.graphqlMaxRequestBytes,
-    context: async ({ request }) => newContext(await services.auth.authenticate(request.headers.get('authorization'))),
+    context: async ({ request, req }: { request: Request; req?: IncomingMessage }) =>
+      newContext(
+        await services.auth.authenticate(request.headers.get('authorization')),
+        clientAddressOf(req?.socket.remoteAddress, request.headers.get('x-forwarded-for'), config.TRUST_PROXY),
+      ),
     plugins: [
       EnvelopArmorPlugin({
         maxDepth: { n: config.GRAPHQL_MAX_DEPTH, ignoreIntrospection: true },

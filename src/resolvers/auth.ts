@@ -5,12 +5,12 @@ builder.mutationFields((t) => ({
   register: t.field({
     type: AuthPayload,
     args: { input: t.arg({ type: RegisterInput, required: true }) },
-    resolve: (_root, { input }, ctx) => ctx.services.auth.register(input),
+    resolve: (_root, { input }, ctx) => ctx.services.auth.register(input, ctx.clientAddress),
   }),
   login: t.field({
     type: AuthPayload,
     args: { input: t.arg({ type: LoginInput, required: true }) },
-    resolve: (_root, { input }, ctx) => ctx.services.auth.login(input.login, input.password),
+    resolve: (_root, { input }, ctx) => ctx.services.auth.login(input.login, input.password, ctx.clientAddress),
   }),
   refreshSession: t.field({
     type: AuthPayload,

@@ -19,10 +19,14 @@ builder.queryFields((t) => ({
   users: t.connection(
     {
       type: User,
-      description: 'Users sharing a guild with you whose name starts with `search`, and whoever has exactly that username.',
+      description:
+        'Users sharing a guild with you whose username or display name starts with `search`, and, by exact username, users banned from a guild of yours.',
       args: { search: t.arg.string() },
       resolve: async (_root, args, ctx) =>
-        toConnection(await ctx.services.users.search(ctx.actor, args.search, pageArgs(args, 'User')), 'User'),
+        toConnection(
+          await ctx.services.users.search(ctx.actor, args.search, pageArgs(args, 'User'), ctx.clientAddress),
+          'User',
+        ),
     },
     UserConnection,
   ),

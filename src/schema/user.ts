@@ -1,5 +1,5 @@
 import { builder } from './builder.js';
-import { viewerDependent } from './events.js';
+import { isEventParent, viewerDependent } from './events.js';
 import { connectionFields } from './pageInfo.js';
 
 export const PresenceStatus = builder.enumType('PresenceStatus', {
@@ -41,7 +41,10 @@ export const User = builder.prismaNode('User', {
     }),
     status: t.field({
       type: PresenceStatus,
-      resolve: (user, _args, ctx) => ctx.services.presence.statusOf(user.id),
+      description: 'OFFLINE to anyone who shares no guild with them.',
+      // an event's user is delivered to members of the guild or channel it happened in
+      resolve: (user, _args, ctx) =>
+        isEventParent(user) ? ctx.services.presence.statusOf(user.id) : ctx.services.presence.statusFor(ctx.actor, user.id),
     }),
   }),
 });

@@ -7,7 +7,7 @@ import { Actor } from './actor.js';
 import { DomainError, conflict, unauthenticated } from './errors.js';
 import { newId, randomToken } from './ids.js';
 import type { PubSub } from '../pubsub/topics.js';
-import type { RateLimits } from './rateLimits.js';
+import { type RateLimits, addressKey } from './rateLimits.js';
 import { type TokenSigner, bearerToken } from './tokens.js';
 import { check, checkOptional, rules } from './validation.js';
 
@@ -54,7 +54,12 @@ export class AuthService {
     this.hashOptions = { type: argon2.argon2id, memoryCost: options.argon2MemoryKib, timeCost: 2, parallelism: 1 };
   }
 
-  async register(input: RegisterInput): Promise<AuthResult> {
+  /**
+   * Creates an account. Attempts are counted per client address (REGISTER_ADDRESS_LIMIT), so
+   * whether a username or email is taken can be asked only that often from one address.
+   */
+  async register(input: RegisterInput, clientAddress?: string | null): Promise<AuthResult> {
+    await this.limits.consume('register', addressKey(clientAddress));
     const username = check(rules.username, input.username, 'username');
     const email = check(rules.email, input.email, 'email').toLowerCase();
     const password = check(rules.password, input.password, 'password');
@@ -79,13 +84,22 @@ export class AuthService {
     } catch (err) {
       // Two registrations racing for one name: the unique index decides.
       if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
-        throw conflict('That username or email is taken.', 'username');
+        const fields = String((err.meta as { target?: unknown } | undefined)?.target ?? '');
+        throw /email/.test(fields) && !/username/i.test(fields)
+          ? conflict('An account with that email already exists.', 'email')
+          : conflict('That username is taken.', 'username');
       }
       throw err;
     }
   }
 
-  async login(login: string, password: string): Promise<AuthResult> {
+  /**
+   * Signs in with a username or an email. Failures count per account (folded: "Alice",
+   * "alice" and her email are one counter; an unknown login counts under its lower-cased
+   * spelling) and per client address, so neither many guesses at one account nor one guess
+   * at many accounts gets far.
+   */
+  async login(login: string, password: string, clientAddress?: string | null): Promise<AuthResult> {
     const key = String(login ?? '').trim().toLowerCase();
     // a NUL can be in no stored name, and PostgreSQL cannot compare it: nobody has it
     const user = key && !key.includes('\u0000')
@@ -94,17 +108,23 @@ export class AuthService {
           select: { id: true, passwordHash: true },
         })
       : null;
-    // Guessing is capped per account (known or not, so the limit does not tell either).
-    await this.limits.assertAllowed('failedLogin', key);
+    // Guessing is capped per account (known or not, so the limit does not tell either) and
+    // per address. Each attempt takes its point before the password is checked, so a burst of
+    // concurrent guesses is cut at the limit too; a success gives the points back.
+    const accountKey = user ? `user:${user.id}` : `login:${key}`;
+    const address = addressKey(clientAddress);
+    const taken = await Promise.allSettled([
+      this.limits.consume('failedLogin', accountKey),
+      this.limits.consume('loginAddress', address),
+    ]);
+    const refused = taken.find((t): t is PromiseRejectedResult => t.status === 'rejected');
+    if (refused) throw refused.reason;
     // Verify against a dummy hash when the user does not exist so timing does not tell.
     const hash = user?.passwordHash ?? (await this.getDummyHash());
     const ok = await argon2.verify(hash, String(password ?? '')).catch(() => false);
-    if (!user || !ok) {
-      // the attempt that spends the allowance still answers as a wrong password
-      await this.limits.consume('failedLogin', key).catch(() => {});
-      throw unauthenticated('Invalid login or password.');
-    }
-    await this.limits.reset('failedLogin', key);
+    if (!user || !ok) throw unauthenticated('Invalid login or password.');
+    await this.limits.refund('loginAddress', address);
+    await this.limits.reset('failedLogin', accountKey);
     return this.startSession(user.id, newId());
   }
 

@@ -1,5 +1,6 @@
 // Guilds, membership and invites.
 import type { Db } from '../db/client.js';
+import { Prisma } from '../generated/prisma/client.js';
 import type { MemberLeftReason, PubSub } from '../pubsub/topics.js';
 import type { Access } from './access.js';
 import type { Actor } from './actor.js';
@@ -102,12 +103,22 @@ export class GuildService {
 
   /** The owner hands the guild to another member and stays a member. */
   async transferOwnership(actor: Actor, guildId: string, userId: string) {
+    const ownerId = actor.requireUser();
     const membership = await this.access.requireMember(actor, guildId);
     if (!membership.isOwner) throw forbidden('Only the owner can transfer ownership.');
-    const target = await this.db.member.findUnique({ where: { guildId_userId: { guildId, userId } }, select: { id: true } });
-    if (!target) throw notFound('Member');
-    const guild = await this.db.guild.update({ where: { id: guildId }, data: { ownerId: userId } });
+    // One conditional write: of two transfers racing, the second finds the actor no longer
+    // owner (as it would one call later), and a new owner who just left is not made owner.
+    const { count } = await this.db.guild.updateMany({
+      where: { id: guildId, ownerId, members: { some: { userId } } },
+      data: { ownerId: userId },
+    });
     actor.forgetMemberships(guildId);
+    if (count === 0) {
+      const target = await this.db.member.findUnique({ where: { guildId_userId: { guildId, userId } }, select: { id: true } });
+      if (!target) throw notFound('Member');
+      throw forbidden('Only the owner can transfer ownership.');
+    }
+    const guild = await this.db.guild.findUniqueOrThrow({ where: { id: guildId } });
     await this.pubsub.publish('guildEvent', guildId, { kind: 'GUILD_UPDATED', guildId, guild: guildSnapshot(guild) });
     return guild;
   }
@@ -119,16 +130,23 @@ export class GuildService {
     if (await actor.membership(guildId)) return guild;
     if (!guild.isPublic) throw notFound('Guild');
     await this.assertNotBanned(guildId, userId);
-    return this.addMember(actor, guildId, userId);
+    return this.addMember(actor, guildId, userId, 'You are banned from this guild.');
   }
 
-  /** A manager adds someone directly (a chat whose owner picks its members). */
+  /**
+   * A manager adds someone directly (a chat whose owner picks its members): someone they
+   * share a guild with. Anyone else is "User not found", as an id that names nobody is.
+   */
   async addMemberDirectly(actor: Actor, guildId: string, userId: string) {
     await this.access.requirePermission(actor, guildId, 'MANAGE_GUILD');
-    const user = await this.db.user.findUnique({ where: { id: userId }, select: { id: true } });
+    const user = await this.db.user.findFirst({
+      where: { id: userId, memberships: { some: { guild: { members: { some: { userId: actor.requireUser() } } } } } },
+      select: { id: true },
+    });
     if (!user) throw notFound('User');
-    await this.assertNotBanned(guildId, userId, 'That user is banned from this guild; unban them first.');
-    await this.addMember(actor, guildId, userId);
+    const banned = 'That user is banned from this guild; unban them first.';
+    await this.assertNotBanned(guildId, userId, banned);
+    await this.addMember(actor, guildId, userId, banned);
     return this.db.member.findUniqueOrThrow({ where: { guildId_userId: { guildId, userId } } });
   }
 
@@ -160,16 +178,20 @@ export class GuildService {
     if (await actor.membership(invite.guildId)) return this.db.guild.findUniqueOrThrow({ where: { id: invite.guildId } });
     if (invite.expiresAt && invite.expiresAt <= new Date()) throw badInput('This invite has expired.', 'inviteCode');
     await this.assertNotBanned(invite.guildId, userId);
-    // Claim one use atomically so a limited invite is never over-used by a race.
-    const claimed = await this.db.invite.updateMany({
-      where: {
-        code: invite.code,
-        ...(invite.maxUses != null ? { uses: { lt: invite.maxUses } } : {}),
-      },
-      data: { uses: { increment: 1 } },
+    // The use is claimed in the transaction that adds the member, so it counts only for a
+    // member who was not one: ten racing joins of one user take one use, and an invite with
+    // uses left admits exactly that many racing users (the claim waits on the invite's row).
+    return this.addMember(actor, invite.guildId, userId, 'You are banned from this guild.', async (tx) => {
+      const claimed = await tx.invite.updateMany({
+        where: {
+          code: invite.code,
+          OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }],
+          ...(invite.maxUses != null ? { uses: { lt: invite.maxUses } } : {}),
+        },
+        data: { uses: { increment: 1 } },
+      });
+      if (claimed.count !== 1) throw badInput('This invite has reached its maximum number of uses.', 'inviteCode');
     });
-    if (claimed.count !== 1) throw badInput('This invite has reached its maximum number of uses.', 'inviteCode');
-    return this.addMember(actor, invite.guildId, userId);
   }
 
   async leave(actor: Actor, guildId: string): Promise<string> {
@@ -201,25 +223,62 @@ export class GuildService {
     return this.db.member.count({ where: { guildId } });
   }
 
-  /** Adds userId to the guild (idempotent) and announces it. */
-  private async addMember(actor: Actor, guildId: string, userId: string) {
-    await this.db.member.upsert({
-      where: { guildId_userId: { guildId, userId } },
-      create: { id: newId(), guildId, userId },
-      update: {},
-    });
+  /**
+   * Adds userId to the guild and announces it; idempotent (a member already there, or one a
+   * racing call just added, is simply there: INSERT … ON CONFLICT DO NOTHING). `claim` runs
+   * in the same transaction for a member actually added, and undoes the addition by throwing.
+   */
+  private async addMember(
+    actor: Actor,
+    guildId: string,
+    userId: string,
+    bannedMessage: string,
+    claim?: (tx: Prisma.TransactionClient) => Promise<void>,
+  ) {
+    const row = [{ id: newId(), guildId, userId }];
+    const added = await this.guard(async () =>
+      claim
+        ? this.db.$transaction(async (tx) => {
+            const { count } = await tx.member.createMany({ data: row, skipDuplicates: true });
+            if (count === 1) await claim(tx);
+            return count === 1;
+          })
+        : (await this.db.member.createMany({ data: row, skipDuplicates: true })).count === 1,
+    );
     actor.forgetMemberships(guildId);
-    await this.pubsub.publish('guildEvent', guildId, {
-      kind: 'MEMBER_JOINED',
-      guildId,
-      user: await loadUserSnapshot(this.db, userId),
-    });
+    if (added) {
+      // A ban committed while this member was being added could not see the new row to
+      // remove it; checking after our commit closes that gap (the ban checks after its own).
+      if (await this.banned(guildId, userId)) {
+        await this.db.member.deleteMany({ where: { guildId, userId } });
+        throw forbidden(bannedMessage);
+      }
+      await this.pubsub.publish('guildEvent', guildId, {
+        kind: 'MEMBER_JOINED',
+        guildId,
+        user: await loadUserSnapshot(this.db, userId),
+      });
+    }
     return this.db.guild.findUniqueOrThrow({ where: { id: guildId } });
   }
 
-  /** Removes a member and cuts their open subscriptions to the guild. */
-  async removeMember(guildId: string, userId: string, reason: MemberLeftReason) {
-    await this.db.member.deleteMany({ where: { guildId, userId } });
+  /** A guild or user deleted under a write (a foreign key refused it) is not found. */
+  private async guard<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (err) {
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2003') throw notFound('Guild');
+      throw err;
+    }
+  }
+
+  /**
+   * Removes a member and cuts their open subscriptions to the guild. False when they were
+   * not a member (any more: a racing removal took them), and then nothing is announced.
+   */
+  async removeMember(guildId: string, userId: string, reason: MemberLeftReason): Promise<boolean> {
+    const { count } = await this.db.member.deleteMany({ where: { guildId, userId } });
+    if (count === 0) return false;
     await this.pubsub.publish('userEvent', userId, { kind: 'ACCESS_REVOKED', guildId });
     await this.pubsub.publish('guildEvent', guildId, {
       kind: 'MEMBER_LEFT',
@@ -227,10 +286,15 @@ export class GuildService {
       user: await loadUserSnapshot(this.db, userId),
       reason,
     });
+    return true;
+  }
+
+  private async banned(guildId: string, userId: string): Promise<boolean> {
+    const ban = await this.db.ban.findUnique({ where: { guildId_userId: { guildId, userId } }, select: { userId: true } });
+    return ban !== null;
   }
 
   private async assertNotBanned(guildId: string, userId: string, message = 'You are banned from this guild.') {
-    const ban = await this.db.ban.findUnique({ where: { guildId_userId: { guildId, userId } }, select: { userId: true } });
-    if (ban) throw forbidden(message);
+    if (await this.banned(guildId, userId)) throw forbidden(message);
   }
 }

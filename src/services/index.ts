@@ -36,13 +36,20 @@ export interface ServiceDeps {
 export function createServices({ db, pubsub, config, connections, typingRegistry, onError, redis }: ServiceDeps) {
   const access = new Access(db);
   const limits = new RateLimits(
-    { messagesPer10s: config.MESSAGE_RATE_LIMIT, failedLoginsPer15m: config.LOGIN_FAILURE_LIMIT },
+    {
+      messagesPer10s: config.MESSAGE_RATE_LIMIT,
+      failedLoginsPer15m: config.LOGIN_FAILURE_LIMIT,
+      failedLoginsPerAddressPer15m: config.LOGIN_ADDRESS_LIMIT,
+      registrationsPerAddressPerHour: config.REGISTER_ADDRESS_LIMIT,
+      searchesPerAddressPerMinute: config.SEARCH_RATE_LIMIT,
+    },
     redis,
   );
   const readStates = new ReadStateService(db, access);
   const typing = new TypingService(db, access, pubsub, typingRegistry, config.TYPING_TTL_MS);
   const guilds = new GuildService(db, access, pubsub);
   const roles = new RoleService(db, access);
+  const users = new UserService(db, limits);
   const attachments = new AttachmentService(db, {
     uploadDir: config.UPLOAD_DIR,
     maxBytes: config.MAX_UPLOAD_BYTES,
@@ -62,15 +69,15 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
       limits,
       pubsub,
     ),
-    users: new UserService(db),
+    users,
     guilds,
     roles,
-    moderation: new ModerationService(db, access, guilds, roles),
+    moderation: new ModerationService(db, access, guilds, roles, users),
     channels: new ChannelService(db, access, pubsub),
     messages,
     reactions: new ReactionService(db, access, pubsub, messages),
     readStates,
-    presence: new PresenceService(db, pubsub, connections, config.PRESENCE_TTL_MS, onError),
+    presence: new PresenceService(db, pubsub, connections, config.PRESENCE_TTL_MS, onError, users),
     typing,
     realtime: new RealtimeService(access, pubsub, messages),
     attachments,

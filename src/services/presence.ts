@@ -1,7 +1,7 @@
 // Presence: ONLINE while a user has a live connection on any instance (unless they chose
 // IDLE, DND or INVISIBLE), OFFLINE otherwise. Connections are kept alive by heartbeats; a
 // crashed instance's connections lapse and the next sweep of any instance reports them.
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Db } from '../db/client.js';
 import type { PresenceStatusName, PubSub } from '../pubsub/topics.js';
 import type { ConnectionRegistry } from '../realtime/registries.js';
@@ -26,6 +26,8 @@ export class PresenceService {
     /** a user whose last connection died is OFFLINE within this time */
     private readonly ttlMs: number,
     private readonly onError: (err: unknown) => void = () => {},
+    /** who may see whose presence: the user themself and those sharing a guild with them */
+    private readonly visibility?: { canSee(actor: Actor, userId: string): Promise<boolean> },
   ) {}
 
   /** Connections lapse after half the TTL; heartbeats and sweeps run every quarter. */
@@ -49,7 +51,9 @@ export class PresenceService {
   }
 
   connected(userId: string): Promise<string> {
-    const connectionId = randomUUID();
+    // hex of random bytes is one flat string; randomUUID builds a tree of concatenations that
+    // every open connection would keep
+    const connectionId = randomBytes(12).toString('hex');
     this.local.set(connectionId, userId);
     return this.track(
       (async () => {
@@ -85,6 +89,13 @@ export class PresenceService {
     return user;
   }
 
+  /** The status the actor may see: the real one for themself and guildmates, OFFLINE for anyone else. */
+  async statusFor(actor: Actor, userId: string): Promise<PresenceStatusName> {
+    if (this.visibility && !(await this.visibility.canSee(actor, userId))) return 'OFFLINE';
+    return this.statusOf(userId);
+  }
+
+  /** The status itself, for those entitled to it (a guild's own events). */
   async statusOf(userId: string): Promise<PresenceStatusName> {
     const online = await this.registry.onlineAmong([userId]);
     if (!online.has(userId)) return 'OFFLINE';

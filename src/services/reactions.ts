@@ -1,6 +1,8 @@
 // Reactions: one per user per emoji, shown grouped with counts.
 import DataLoader from 'dataloader';
 import type { Db } from '../db/client.js';
+import { Prisma } from '../generated/prisma/client.js';
+import { notFound } from './errors.js';
 import type { PubSub } from '../pubsub/topics.js';
 import type { Access } from './access.js';
 import type { Actor } from './actor.js';
@@ -30,7 +32,14 @@ export class ReactionService {
     const message = await this.messages.get(actor, messageId);
     await this.access.requirePermission(actor, message.channel.guildId, 'ADD_REACTIONS', 'Message');
     const emoji = check(rules.emoji, rawEmoji, 'emoji');
-    await this.db.reaction.createMany({ data: [{ messageId, userId, emoji }], skipDuplicates: true });
+    try {
+      // idempotent: a reaction already there (or added by a racing call) is success
+      await this.db.reaction.createMany({ data: [{ messageId, userId, emoji }], skipDuplicates: true });
+    } catch (err) {
+      // the message was deleted between the check and the write
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2003') throw notFound('Message');
+      throw err;
+    }
     return this.changed(messageId);
   }
 

@@ -119,16 +119,22 @@ export class ReadStateService {
     return channel;
   }
 
-  /** Forward-only upsert: an older message id never moves the marker back. */
+  /**
+   * Forward-only upsert in one statement: an older message id never moves the marker back,
+   * and of racing moves (two tabs, a send and a markRead) the newest wins whatever the order.
+   */
   async advance(userId: string, channelId: string, messageId: string): Promise<void> {
-    const moved = await this.db.readState.updateMany({
-      where: { userId, channelId, lastReadMessageId: { lt: messageId } },
-      data: { lastReadMessageId: messageId },
-    });
-    if (moved.count === 0) {
-      await this.db.readState
-        .create({ data: { userId, channelId, lastReadMessageId: messageId } })
-        .catch(() => {}); // the row exists and is already at or past messageId
+    try {
+      await this.db.$executeRaw`
+        INSERT INTO "ReadState" ("userId", "channelId", "lastReadMessageId", "updatedAt")
+        VALUES (${userId}, ${channelId}, ${messageId}, now())
+        ON CONFLICT ("userId", "channelId") DO UPDATE
+          SET "lastReadMessageId" = EXCLUDED."lastReadMessageId", "updatedAt" = EXCLUDED."updatedAt"
+          WHERE "ReadState"."lastReadMessageId" < EXCLUDED."lastReadMessageId"`;
+    } catch (err) {
+      // the channel (or the user) was deleted meanwhile: there is no marker to keep
+      if (err instanceof Prisma.PrismaClientKnownRequestError && (err.code === 'P2003' || /23503|foreign key/i.test(err.message))) return;
+      throw err;
     }
   }
 

@@ -1,6 +1,7 @@
 // Roles: who may grant what. A role never grants what its granter lacks, and a member can
 // only manage roles (and members) ranked below their own highest role; the owner outranks all.
 import type { Db } from '../db/client.js';
+import { Prisma } from '../generated/prisma/client.js';
 import type { Access } from './access.js';
 import type { Actor, Membership } from './actor.js';
 import { badInput, forbidden, notFound } from './errors.js';
@@ -39,20 +40,25 @@ export class RoleService {
     if (unknown.length) throw badInput(`Unknown permissions: ${unknown.join(', ')}.`, 'permissions');
     const permissions = fromNames(input.permissions);
     this.assertCanGrant(membership, permissions);
-    const [, role] = await this.db.$transaction([
-      this.db.role.updateMany({ where: { guildId: input.guildId, isDefault: false }, data: { position: { increment: 1 } } }),
-      this.db.role.create({ data: { id: newId(), guildId: input.guildId, name, permissions, position: 1 } }),
-    ]);
-    return role;
+    // The guild's row lock orders concurrent creations: each shifts every role the one
+    // before it made, so no two roles share a position (a tie would void the hierarchy).
+    return this.db.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM "Guild" WHERE id = ${input.guildId} FOR UPDATE`;
+      await tx.role.updateMany({ where: { guildId: input.guildId, isDefault: false }, data: { position: { increment: 1 } } });
+      return tx.role.create({ data: { id: newId(), guildId: input.guildId, name, permissions, position: 1 } });
+    });
   }
 
+  /** Idempotent: assigning a role the member has (or that a racing call just gave) is success. */
   async assign(actor: Actor, guildId: string, userId: string, roleId: string) {
     const { member, role } = await this.prepareRoleChange(actor, guildId, userId, roleId);
-    await this.db.memberRole.upsert({
-      where: { memberId_roleId: { memberId: member.id, roleId: role.id } },
-      create: { memberId: member.id, roleId: role.id },
-      update: {},
-    });
+    try {
+      await this.db.memberRole.createMany({ data: [{ memberId: member.id, roleId: role.id }], skipDuplicates: true });
+    } catch (err) {
+      // the member left (or was removed) between the check and the write
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2003') throw notFound('Member');
+      throw err;
+    }
     actor.forgetMemberships(guildId);
     return member;
   }
@@ -72,21 +78,31 @@ export class RoleService {
     });
   }
 
-  /** The highest role position of a guild member (0 with only @everyone). */
-  async topPositionOf(guildId: string, userId: string): Promise<number> {
-    const top = await this.db.role.findFirst({
-      where: { guildId, members: { some: { member: { userId } } } },
-      orderBy: { position: 'desc' },
-      select: { position: true },
+  /** A guild member's rank (null when not a member): owner or not, and their highest role position. */
+  async rankOf(guildId: string, userId: string): Promise<Rank | null> {
+    const member = await this.db.member.findUnique({
+      where: { guildId_userId: { guildId, userId } },
+      select: { guild: { select: { ownerId: true } }, roles: { select: { role: { select: { position: true } } } } },
     });
-    return top?.position ?? 0;
+    if (!member) return null;
+    return {
+      userId,
+      isOwner: member.guild.ownerId === userId,
+      topPosition: Math.max(0, ...member.roles.map((r) => r.role.position)),
+    };
   }
 
-  /** Refuses to act on a member ranked at or above the actor (the owner may act on anyone but themself). */
-  async assertOutranks(actor: Membership, guildId: string, target: { userId: string; isOwner: boolean }) {
+  /**
+   * Refuses to act on the owner (for anyone but the owner themself) or on a member ranked at
+   * or above the actor's highest role; the owner outranks everyone. `self` says whether the
+   * actor may act on themself (taking their own lower roles on and off, as in Discord).
+   */
+  assertOutranks(actor: Membership, actorUserId: string, target: Rank, { self = false } = {}) {
+    const isSelf = target.userId === actorUserId;
+    if (isSelf && self) return;
     if (target.isOwner) throw forbidden('Nobody can do that to the guild owner.');
     if (actor.isOwner) return;
-    if ((await this.topPositionOf(guildId, target.userId)) >= actor.topPosition) {
+    if (target.topPosition >= actor.topPosition) {
       throw forbidden('You can only do that to members ranked below your highest role.');
     }
   }
@@ -97,17 +113,35 @@ export class RoleService {
     }
   }
 
+  /**
+   * A role change needs MANAGE_ROLES, a role below the actor's highest (which grants nothing
+   * they lack), and a member below them too: nobody changes the roles of the owner or of
+   * someone ranked at or above them. Not a member here is "Member not found", whether or not
+   * the user exists.
+   */
   private async prepareRoleChange(actor: Actor, guildId: string, userId: string, roleId: string) {
+    const actorUserId = actor.requireUser();
     const membership = await this.access.requirePermission(actor, guildId, 'MANAGE_ROLES');
     const role = await this.db.role.findUnique({ where: { id: roleId } });
     if (!role || role.guildId !== guildId) throw notFound('Role');
     if (role.isDefault) throw badInput('Everyone has @everyone; it cannot be assigned or removed.', 'roleId');
-    const member = await this.db.member.findUnique({ where: { guildId_userId: { guildId, userId } } });
-    if (!member) throw notFound('Member');
+    const [member, rank] = await Promise.all([
+      this.db.member.findUnique({ where: { guildId_userId: { guildId, userId } } }),
+      this.rankOf(guildId, userId),
+    ]);
+    if (!member || !rank) throw notFound('Member');
     if (!membership.isOwner && role.position >= membership.topPosition) {
       throw forbidden('You can only manage roles ranked below your highest role.');
     }
     this.assertCanGrant(membership, role.permissions);
+    this.assertOutranks(membership, actorUserId, rank, { self: true });
     return { member, role };
   }
+}
+
+export interface Rank {
+  userId: string;
+  isOwner: boolean;
+  /** highest role position (0 with only @everyone) */
+  topPosition: number;
 }

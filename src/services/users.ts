@@ -3,6 +3,7 @@ import type { Db } from '../db/client.js';
 import type { Actor } from './actor.js';
 import { notFound } from './errors.js';
 import { type PageArgs, finishPage, planPage } from './pagination.js';
+import { type RateLimits, addressKey } from './rateLimits.js';
 import { check, rules } from './validation.js';
 
 export interface UserCounters {
@@ -13,8 +14,36 @@ export interface UserCounters {
 export class UserService {
   /** one batching loader per operation (the Actor lives exactly as long) */
   private readonly counterLoaders = new WeakMap<Actor, DataLoader<string, UserCounters>>();
+  /** per operation: which users share a guild with the actor */
+  private readonly visibilityLoaders = new WeakMap<Actor, DataLoader<string, boolean>>();
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly limits?: RateLimits,
+  ) {}
+
+  /**
+   * Whether the actor may see this user's profile and presence: themself, or someone sharing
+   * a guild with them. The users of one operation are answered by one query.
+   */
+  canSee(actor: Actor, userId: string): Promise<boolean> {
+    const viewerId = actor.userId;
+    if (!viewerId) return Promise.resolve(false);
+    if (userId === viewerId) return Promise.resolve(true);
+    let loader = this.visibilityLoaders.get(actor);
+    if (!loader) {
+      loader = new DataLoader(async (ids) => {
+        const rows = await this.db.user.findMany({
+          where: { id: { in: [...ids] }, ...this.sharesGuildWith(viewerId) },
+          select: { id: true },
+        });
+        const seen = new Set(rows.map((r) => r.id));
+        return ids.map((id) => seen.has(id));
+      });
+      this.visibilityLoaders.set(actor, loader);
+    }
+    return loader.load(userId);
+  }
 
   /** Profile counters of users loaded without them; a list of authors costs one query. */
   counters(actor: Actor, userId: string): Promise<UserCounters> {
@@ -56,23 +85,28 @@ export class UserService {
 
   /**
    * People the actor can find: those sharing a guild whose username or display name starts
-   * with `search`, plus whoever has exactly that username (so you can invite a stranger).
+   * with `search`. A stranger is never found (their profile and presence are not the
+   * actor's to read), except by exact username someone banned from a guild the actor belongs
+   * to, so the guild can unban them. Counted per client address (SEARCH_RATE_LIMIT).
    */
-  async search(actor: Actor, search: string | null | undefined, page: PageArgs) {
+  async search(actor: Actor, search: string | null | undefined, page: PageArgs, clientAddress?: string | null) {
     const viewerId = actor.requireUser();
+    await this.limits?.consume('search', addressKey(clientAddress));
     const term = check(rules.search, search ?? '', 'search').trim();
     // LIKE treats _ and % as wildcards; a search means the characters themselves
     const prefix = term.replace(/[\\%_]/g, '\\$&');
     const where = term
       ? {
           OR: [
-            { usernameKey: term.toLowerCase() },
+            { usernameKey: term.toLowerCase(), bans: { some: { guild: { members: { some: { userId: viewerId } } } } } },
             {
-              ...this.sharesGuildWith(viewerId),
-              OR: [
-                { usernameKey: { startsWith: prefix.toLowerCase() } },
-                { displayName: { startsWith: prefix, mode: 'insensitive' as const } },
-              ],
+              OR: [{ id: viewerId }, this.sharesGuildWith(viewerId)],
+              AND: {
+                OR: [
+                  { usernameKey: { startsWith: prefix.toLowerCase() } },
+                  { displayName: { startsWith: prefix, mode: 'insensitive' as const } },
+                ],
+              },
             },
           ],
         }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestServer, startTestServer, waitForListener } from '../support/app.js';
-import { type Client, createGuild, invite, localId, send, signUp } from '../support/client.js';
+import { type Client, createGuild, invite, localId, send, signUp, unknownId } from '../support/client.js';
 import { subscribe, wsClient } from '../support/ws.js';
 
 let server: TestServer;
@@ -137,17 +137,22 @@ describe('guild and channel management', () => {
     expect(joinPublicGuild.memberCount).toBeGreaterThan(3);
   });
 
-  it('adds a member directly with MANAGE_GUILD', async () => {
+  it('adds a member directly with MANAGE_GUILD: someone the manager shares a guild with', async () => {
     const picked = await signUp(server.graphqlUrl);
-    await pleb.fails('FORBIDDEN', `mutation($g: ID!, $u: ID!) { addGuildMember(guildId: $g, userId: $u) { joinedAt } }`, {
-      g: guildId,
-      u: picked.userId,
-    });
-    const { addGuildMember } = await owner.ok<{ addGuildMember: any }>(
-      `mutation($g: ID!, $u: ID!) { addGuildMember(guildId: $g, userId: $u) { user { username } guild { id } } }`,
-      { g: guildId, u: picked.userId },
-    );
+    const { guildId: elsewhere } = await createGuild(picked, 'Elsewhere');
+    await invite(picked, elsewhere, owner);
+    const ADD = `mutation($g: ID!, $u: ID!) { addGuildMember(guildId: $g, userId: $u) { user { username } guild { id } } }`;
+    await pleb.fails('FORBIDDEN', ADD, { g: guildId, u: picked.userId });
+    const { addGuildMember } = await owner.ok<{ addGuildMember: any }>(ADD, { g: guildId, u: picked.userId });
     expect(addGuildMember).toEqual({ user: { username: picked.username }, guild: { id: guildId } });
+    // again: idempotent
+    expect((await owner.ok<{ addGuildMember: any }>(ADD, { g: guildId, u: picked.userId })).addGuildMember).toEqual(addGuildMember);
+    // a stranger is "User not found", exactly as an id that names nobody
+    const stranger = await signUp(server.graphqlUrl);
+    const real = await owner.fails('NOT_FOUND', ADD, { g: guildId, u: stranger.userId });
+    const madeUp = await owner.fails('NOT_FOUND', ADD, { g: guildId, u: unknownId('User') });
+    expect(real).toEqual(madeUp);
+    expect(real.message).toBe('User not found.');
   });
 
   it('reorders channels and renames them with MANAGE_CHANNELS', async () => {

@@ -138,10 +138,23 @@ describe('users(search)', () => {
     expect((await search(me, prefix)).sort()).toEqual([me.username, mate.username].sort());
   });
 
-  it('finds a stranger only by their exact username', async () => {
+  it('never finds a stranger, not even by their exact username', async () => {
     expect(await search(me, `${prefix}_str`)).toEqual([]);
-    expect(await search(me, stranger.username)).toEqual([stranger.username]);
-    expect(await search(me, stranger.username!.toUpperCase())).toEqual([stranger.username]);
+    expect(await search(me, stranger.username)).toEqual([]);
+    expect(await search(me, stranger.username!.toUpperCase())).toEqual([]);
+  });
+
+  it('finds someone banned from a guild of yours by exact username only, so they can be unbanned', async () => {
+    const owner = await signUp(server.graphqlUrl);
+    const helper = await signUp(server.graphqlUrl);
+    const troll = await signUp(server.graphqlUrl);
+    const { guildId } = await createGuild(owner, 'Strict');
+    await invite(owner, guildId, helper);
+    await invite(owner, guildId, troll);
+    await owner.ok(`mutation($g: ID!, $u: ID!) { banMember(guildId: $g, userId: $u) }`, { g: guildId, u: troll.userId });
+    expect(await search(helper, troll.username)).toEqual([troll.username]);
+    expect(await search(helper, troll.username!.slice(0, -1))).toEqual([]);
+    expect(await search(stranger, troll.username)).toEqual([]);
   });
 
   it('takes "_" and "%" in the search literally, not as wildcards', async () => {
