@@ -47,6 +47,10 @@ const EnvSchema = z.object({
   GRAPHQL_MAX_TOKENS: int(100).default(2000),
   WS_MAX_MESSAGE_BYTES: int(1024).default(256 * 1024),
   WS_MAX_BUFFERED_BYTES: int(64 * 1024).default(4 * 1024 * 1024),
+  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: int(1).default(500),
+  WS_MAX_SUBSCRIPTIONS_PER_USER: int(1).default(2000),
+  WS_MAX_CONNECTIONS_PER_USER: int(1).default(32),
+  WS_CONNECTIONS_PER_MINUTE_PER_ADDRESS: int(0).default(600),
   GRAPHIQL: bool.optional(),
 });
 

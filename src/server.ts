@@ -154,6 +154,10 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
     pubsub,
     maxMessageBytes: config.WS_MAX_MESSAGE_BYTES,
     maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+    maxSubscriptionsPerSocket: config.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+    maxSubscriptionsPerUser: config.WS_MAX_SUBSCRIPTIONS_PER_USER,
+    maxConnectionsPerUser: config.WS_MAX_CONNECTIONS_PER_USER,
+    connectionAttemptsPerMinute: config.WS_CONNECTIONS_PER_MINUTE_PER_ADDRESS,
   });
 
   let url = '';

@@ -80,6 +80,15 @@ export class Bench {
       // measure the server, not the per-user limit
       MESSAGE_RATE_LIMIT: '1000000',
       LOGIN_FAILURE_LIMIT: '0',
+      // every client of the benchmark comes from 127.0.0.1: per-address limits off (settings an
+      // older server does not know are ignored by its configuration)
+      REGISTER_ADDRESS_LIMIT: '0',
+      LOGIN_ADDRESS_LIMIT: '0',
+      SEARCH_RATE_LIMIT: '0',
+      WS_CONNECTIONS_PER_MINUTE_PER_ADDRESS: '0',
+      // scenario "subscriptions" opens 10,000 on one socket, as one user
+      WS_MAX_SUBSCRIPTIONS_PER_SOCKET: '20000',
+      WS_MAX_SUBSCRIPTIONS_PER_USER: '20000',
       // tokens must outlive the run: an expired one closes its socket with 4403
       ACCESS_TOKEN_TTL_SECONDS: '7200',
       UPLOAD_DIR: path.join(this.tmp, 'uploads'),
@@ -99,6 +108,11 @@ export class Bench {
   /** API instances A (and B, …) on the scratch database and Redis. */
   async ensureInstances(n: number): Promise<ApiInstance[]> {
     await this.ensureDatabase();
+    // an instance that died is reported and replaced
+    for (const dead of this.instances.filter((i) => !i.child.isRunning())) {
+      this.report.note(`${dead.name} had exited; restarted. Its last output: ${dead.child.tail().split('\n').slice(-3).join(' / ')}`);
+    }
+    this.instances = this.instances.filter((i) => i.child.isRunning());
     // the first one migrates the empty database alone, the others start beside each other
     if (!this.instances.length) this.instances.push(await startApi('api-A', this.apiEnv()));
     const missing = n - this.instances.length;
@@ -122,6 +136,7 @@ export class Bench {
   }
 
   async ensureRelays(n: number): Promise<Relay[]> {
+    this.relays = this.relays.filter((r) => r.child.isRunning());
     while (this.relays.length < n) {
       const started = await Promise.all(
         Array.from({ length: n - this.relays.length }, (_, i) => this.startRelay(`relay-${this.relays.length + i + 1}`)),
@@ -132,6 +147,11 @@ export class Bench {
   }
 
   async ensureWorkers(): Promise<void> {
+    if (this.workers.some((w) => !w.child.isRunning()) || (this.sender && !this.sender.child.isRunning())) {
+      this.report.note('a client worker had exited; all were restarted');
+      await this.resetWorkers();
+      return;
+    }
     if (!this.workers.length) this.workers = await startWorkers('client', this.knobs.workers);
     this.sender ??= await startWorker('sender');
   }

@@ -15,6 +15,7 @@ import {
   execute,
 } from 'graphql';
 import { CloseCode, MessageType, type SubscribePayload, parseMessage } from 'graphql-ws';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { GraphQLContext } from '../context.js';
 import type { Logger } from '../logger.js';
@@ -44,6 +45,13 @@ export interface WebSocketOptions {
   maxMessageBytes: number;
   /** a socket whose unsent data exceeds this is too slow to keep up: it is dropped */
   maxBufferedBytes: number;
+  /** per socket, and per user on this instance: past either, a subscribe is refused */
+  maxSubscriptionsPerSocket: number;
+  maxSubscriptionsPerUser: number;
+  /** sockets one user may hold on this instance; the next closes with 4429 */
+  maxConnectionsPerUser: number;
+  /** WebSocket handshakes one client address may start per minute on this instance (HTTP 429 past it) */
+  connectionAttemptsPerMinute: number;
   connectionInitTimeoutMs?: number;
   /** how often dead peers are looked for (ping, then terminate if no pong by the next round) */
   heartbeatMs?: number;
@@ -74,9 +82,12 @@ interface Connection {
   actor: Actor | null;
   /** null while the subscription is being set up */
   readonly subscriptions: Map<string, Subscription | null>;
-  initTimer: NodeJS.Timeout | undefined;
-  expiryTimer: NodeJS.Timeout | undefined;
-  presence: Promise<{ userId: string; connectionId: string } | null> | null;
+  /** connection_init must arrive by then (ms since the epoch) */
+  initDeadline: number;
+  /** when its access token expires (ms since the epoch); 0: never (anonymous) */
+  expiresAt: number;
+  /** the presence registration while it is being made, then its connection id */
+  presence: Promise<string | null> | string | null;
   alive: boolean;
 }
 
@@ -103,8 +114,11 @@ export async function attachWebSocket(options: WebSocketOptions): Promise<WebSoc
     serialize,
   );
   const connections = new Set<Connection>();
+  const connectionOf = new WeakMap<WebSocket, Connection>();
   const bySession = new Map<string, Set<Connection>>();
+  const perUser = new Map<string, { connections: number; subscriptions: number }>();
   let subscriptionCount = 0;
+  const attempts = new RateLimiterMemory({ points: Math.max(1, options.connectionAttemptsPerMinute), duration: 60 });
   // a signed-out (or reused-token) session ends its sockets everywhere: 4403, like expiry
   const stopListening = await options.pubsub.listen('sessionEnded', 'all', ({ sessionId }) => {
     for (const conn of bySession.get(sessionId) ?? []) conn.socket.close(CloseCode.Forbidden, 'Forbidden: session ended');
@@ -115,6 +129,16 @@ export async function attachWebSocket(options: WebSocketOptions): Promise<WebSoc
     path: options.path,
     maxPayload: options.maxMessageBytes,
     handleProtocols: (protocols) => (protocols.has(PROTOCOL) ? PROTOCOL : false),
+    verifyClient: (info, done) => {
+      if (options.connectionAttemptsPerMinute <= 0) return done(true);
+      attempts.consume(info.req.socket.remoteAddress ?? 'unknown').then(
+        () => done(true),
+        (res: unknown) =>
+          done(false, 429, 'Too Many Requests', {
+            'retry-after': String(Math.ceil(((res as { msBeforeNext?: number }).msBeforeNext ?? 60_000) / 1000)),
+          }),
+      );
+    },
   });
   wss.on('error', (err) => log.error({ err }, 'websocket server error'));
 
@@ -158,10 +182,26 @@ export async function attachWebSocket(options: WebSocketOptions): Promise<WebSoc
     sub.tail = tail;
   };
 
+  const userCounts = (conn: Connection) => {
+    const userId = conn.actor?.userId;
+    if (!userId) return null;
+    let counts = perUser.get(userId);
+    if (!counts) perUser.set(userId, (counts = { connections: 0, subscriptions: 0 }));
+    return counts;
+  };
+  const forgetUserIfIdle = (conn: Connection) => {
+    const userId = conn.actor?.userId;
+    const counts = userId ? perUser.get(userId) : undefined;
+    if (counts && counts.connections <= 0 && counts.subscriptions <= 0) perUser.delete(userId!);
+  };
+
   const release = (conn: Connection, sub: Subscription) => {
     if (conn.subscriptions.get(sub.id) === sub) conn.subscriptions.delete(sub.id);
     cohorts.leave(sub.cohort);
     subscriptionCount -= 1;
+    const counts = userCounts(conn);
+    if (counts) counts.subscriptions -= 1;
+    forgetUserIfIdle(conn);
   };
 
   /** The source ended (cut by the server, or the guild was deleted): complete it, after
@@ -184,13 +224,14 @@ export async function attachWebSocket(options: WebSocketOptions): Promise<WebSoc
     void sub.source.return?.();
   };
 
-  const startOperation = async (conn: Connection, id: string, payload: SubscribePayload) => {
+  /** Runs the operation; true when it became a live subscription of the socket. */
+  const startOperation = async (conn: Connection, id: string, payload: SubscribePayload): Promise<boolean> => {
     const prepared = operations.get(payload.query, payload.operationName);
     if (Array.isArray(prepared)) {
       if (conn.subscriptions.has(id)) {
         sendJson(conn, { id, type: MessageType.Error, payload: prepared.map((e) => maskedJson(options.maskError(e, 'Unexpected error.'))) });
       }
-      return;
+      return false;
     }
     const operation = prepared as PreparedOperation;
     const variables = (payload.variables ?? {}) as Record<string, unknown>;
@@ -204,24 +245,24 @@ export async function attachWebSocket(options: WebSocketOptions): Promise<WebSoc
     };
     if (operation.kind !== 'subscription') {
       const result = await execute(args);
-      if (!conn.subscriptions.has(id)) return;
+      if (!conn.subscriptions.has(id)) return false;
       conn.socket.send(Buffer.concat([nextPrefix(id), serialize(result), CLOSE_BRACE]), { binary: false });
       sendJson(conn, { id, type: MessageType.Complete });
-      return;
+      return false;
     }
     const source = await createSourceEventStream(args);
     if (!isAsyncIterable(source)) {
-      if (!conn.subscriptions.has(id)) return;
+      if (!conn.subscriptions.has(id)) return false;
       conn.socket.send(Buffer.concat([nextPrefix(id), serialize(source as ExecutionResult), CLOSE_BRACE]), {
         binary: false,
       });
       sendJson(conn, { id, type: MessageType.Complete });
-      return;
+      return false;
     }
     const iterator = source[Symbol.asyncIterator]();
     if (!conn.subscriptions.has(id) || conn.socket.readyState !== conn.socket.OPEN) {
       void iterator.return?.();
-      return;
+      return false;
     }
     const sub: Subscription = {
       id,
@@ -238,7 +279,7 @@ export async function attachWebSocket(options: WebSocketOptions): Promise<WebSoc
         (event) => deliver(conn, sub, event),
         () => ended(conn, sub),
       );
-      return;
+      return true;
     }
     // any other async iterable: pulled one event at a time
     void (async () => {
@@ -251,6 +292,19 @@ export async function attachWebSocket(options: WebSocketOptions): Promise<WebSoc
       }
       ended(conn, sub);
     })();
+    return true;
+  };
+
+  /** Why one more operation may not start on this socket, or null. */
+  const subscriptionLimitReached = (conn: Connection): string | null => {
+    if (conn.subscriptions.size >= options.maxSubscriptionsPerSocket) {
+      return `Too many operations on one connection (at most ${options.maxSubscriptionsPerSocket}).`;
+    }
+    const counts = conn.actor?.userId ? perUser.get(conn.actor.userId) : undefined;
+    if (counts && counts.subscriptions >= options.maxSubscriptionsPerUser) {
+      return `Too many subscriptions for one user (at most ${options.maxSubscriptionsPerUser}).`;
+    }
+    return null;
   };
 
   const onConnectionInit = async (conn: Connection, payload: Record<string, unknown> | undefined) => {
@@ -262,7 +316,13 @@ export async function attachWebSocket(options: WebSocketOptions): Promise<WebSoc
       conn.socket.close(CloseCode.Forbidden, 'Forbidden: access token refused');
       return;
     }
+    if (actor.userId && (perUser.get(actor.userId)?.connections ?? 0) >= options.maxConnectionsPerUser) {
+      conn.socket.close(CloseCode.TooManyInitialisationRequests, 'Too many connections for this user');
+      return;
+    }
     conn.actor = actor;
+    const counts = userCounts(conn);
+    if (counts) counts.connections += 1;
     if (actor.sessionId) {
       let sessionConnections = bySession.get(actor.sessionId);
       if (!sessionConnections) bySession.set(actor.sessionId, (sessionConnections = new Set()));
@@ -270,18 +330,19 @@ export async function attachWebSocket(options: WebSocketOptions): Promise<WebSoc
     }
     const userId = actor.userId;
     if (userId) {
-      conn.presence = services.presence.connected(userId).then(
-        (connectionId) => ({ userId, connectionId }),
+      const registering = services.presence.connected(userId).then(
+        (connectionId) => connectionId,
         (err: unknown) => {
           log.warn({ err }, 'presence connect failed');
           return null;
         },
       );
+      conn.presence = registering;
+      void registering.then((connectionId) => {
+        if (conn.presence === registering) conn.presence = connectionId;
+      });
     }
-    if (actor.expiresAt) {
-      const ms = Math.max(0, actor.expiresAt.getTime() - Date.now());
-      conn.expiryTimer = setTimeout(() => conn.socket.close(CloseCode.Forbidden, 'Forbidden: access token expired'), ms);
-    }
+    conn.expiresAt = actor.expiresAt?.getTime() ?? 0;
     sendJson(conn, { type: MessageType.ConnectionAck });
   };
 
@@ -300,7 +361,6 @@ export async function attachWebSocket(options: WebSocketOptions): Promise<WebSoc
           return;
         }
         conn.initialised = true;
-        clearTimeout(conn.initTimer);
         await onConnectionInit(conn, message.payload);
         return;
       }
@@ -319,11 +379,25 @@ export async function attachWebSocket(options: WebSocketOptions): Promise<WebSoc
           conn.socket.close(CloseCode.SubscriberAlreadyExists, `Subscriber for ${id} already exists`);
           return;
         }
+        const refusal = subscriptionLimitReached(conn);
+        if (refusal) {
+          sendJson(conn, { id, type: MessageType.Error, payload: [{ message: refusal, extensions: { code: 'FORBIDDEN' } }] });
+          return;
+        }
+        // counted from now, so that a burst of subscribes cannot slip past the limits
+        const counts = userCounts(conn);
+        if (counts) counts.subscriptions += 1;
         conn.subscriptions.set(id, null);
+        let live = false;
         try {
-          await startOperation(conn, id, message.payload);
+          live = await startOperation(conn, id, message.payload);
         } finally {
           if (conn.subscriptions.get(id) === null) conn.subscriptions.delete(id);
+          // a live subscription gives its place back in release()
+          if (!live && counts) {
+            counts.subscriptions -= 1;
+            forgetUserIfIdle(conn);
+          }
         }
         return;
       }
@@ -343,14 +417,41 @@ export async function attachWebSocket(options: WebSocketOptions): Promise<WebSoc
     const sessionId = conn.actor?.sessionId;
     const sessionConnections = sessionId ? bySession.get(sessionId) : undefined;
     if (sessionConnections?.delete(conn) && sessionConnections.size === 0) bySession.delete(sessionId!);
-    clearTimeout(conn.initTimer);
-    clearTimeout(conn.expiryTimer);
     for (const sub of [...conn.subscriptions.values()]) if (sub) cancel(conn, sub);
     conn.subscriptions.clear();
-    conn.presence
-      ?.then((p) => p && services.presence.disconnected(p.userId, p.connectionId))
-      .catch((err) => log.warn({ err }, 'presence disconnect failed'));
+    const counts = userCounts(conn);
+    if (counts) counts.connections -= 1;
+    forgetUserIfIdle(conn);
+    const userId = conn.actor?.userId;
+    if (userId && conn.presence) {
+      void Promise.resolve(conn.presence)
+        .then((connectionId) => (connectionId ? services.presence.disconnected(userId, connectionId) : undefined))
+        .catch((err) => log.warn({ err }, 'presence disconnect failed'));
+    }
   };
+
+  // Handlers shared by every socket (ws calls them with the socket as `this`): closures per
+  // socket are memory every idle connection would pay.
+  function onSocketMessage(this: WebSocket, data: unknown, isBinary: boolean) {
+    const conn = connectionOf.get(this);
+    if (!conn) return;
+    const text = isBinary ? Buffer.from(data as Buffer).toString('utf8') : String(data);
+    onMessage(conn, text).catch((err: unknown) => {
+      log.error({ err }, 'websocket message handling failed');
+      this.close(CloseCode.InternalServerError, 'Internal server error');
+    });
+  }
+  function onSocketPong(this: WebSocket) {
+    const conn = connectionOf.get(this);
+    if (conn) conn.alive = true;
+  }
+  function onSocketError(this: WebSocket, err: Error) {
+    log.debug({ err: err.message }, 'websocket error');
+  }
+  function onSocketClose(this: WebSocket) {
+    const conn = connectionOf.get(this);
+    if (conn) onClose(conn);
+  }
 
   wss.on('connection', (socket) => {
     if (socket.protocol !== PROTOCOL) {
@@ -362,31 +463,36 @@ export async function attachWebSocket(options: WebSocketOptions): Promise<WebSoc
       initialised: false,
       actor: null,
       subscriptions: new Map(),
-      initTimer: undefined,
-      expiryTimer: undefined,
+      initDeadline: Date.now() + (options.connectionInitTimeoutMs ?? 3_000),
+      expiresAt: 0,
       presence: null,
       alive: true,
     };
     connections.add(conn);
-    conn.initTimer = setTimeout(() => {
-      if (!conn.initialised) socket.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
-    }, options.connectionInitTimeoutMs ?? 3_000);
-    socket.on('message', (data, isBinary) => {
-      const text = isBinary ? Buffer.from(data as Buffer).toString('utf8') : String(data);
-      onMessage(conn, text).catch((err: unknown) => {
-        log.error({ err }, 'websocket message handling failed');
-        socket.close(CloseCode.InternalServerError, 'Internal server error');
-      });
-    });
-    socket.on('pong', () => {
-      conn.alive = true;
-    });
-    socket.on('error', (err) => log.debug({ err: err.message }, 'websocket error'));
-    socket.once('close', () => onClose(conn));
+    connectionOf.set(socket, conn);
+    socket.on('message', onSocketMessage);
+    socket.on('pong', onSocketPong);
+    socket.on('error', onSocketError);
+    socket.once('close', onSocketClose);
   });
 
-  // One timer for every socket, not one per socket: a peer that did not answer the last ping
-  // is gone (its TCP connection may never report it).
+  // One timer for every socket, not one per socket: a connection_init that does not come in
+  // time closes with 4408, an expired token with 4403 (the client refreshes and reconnects),
+  // each within a second.
+  const expiry = setInterval(() => {
+    const now = Date.now();
+    for (const conn of connections) {
+      if (!conn.initialised && conn.initDeadline <= now) {
+        conn.initialised = true;
+        conn.socket.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
+      } else if (conn.expiresAt && conn.expiresAt <= now) {
+        conn.expiresAt = 0;
+        conn.socket.close(CloseCode.Forbidden, 'Forbidden: access token expired');
+      }
+    }
+  }, 1_000);
+  expiry.unref();
+  // A peer that did not answer the last ping is gone (its TCP connection may never say so).
   const heartbeat = setInterval(() => {
     for (const conn of connections) {
       if (!conn.alive) {
@@ -408,6 +514,7 @@ export async function attachWebSocket(options: WebSocketOptions): Promise<WebSoc
     }),
     async close() {
       clearInterval(heartbeat);
+      clearInterval(expiry);
       await stopListening();
       for (const conn of connections) conn.socket.close(1001, 'Going away');
       await new Promise<void>((resolve) => wss.close(() => resolve()));

@@ -15,7 +15,8 @@ export interface Membership {
 }
 
 export class Actor {
-  private readonly memberships: DataLoader<string, Membership | null>;
+  /** made on first use: most operations of a connection never ask */
+  private loader: DataLoader<string, Membership | null> | null = null;
 
   constructor(
     private readonly db: Db,
@@ -25,8 +26,11 @@ export class Actor {
     readonly expiresAt: Date | null = null,
     /** why the presented token was refused; anonymous actors without one have none */
     readonly authError: DomainError | null = null,
-  ) {
-    this.memberships = new DataLoader((guildIds) => this.loadMemberships(guildIds), { cache: true });
+  ) {}
+
+  private get memberships(): DataLoader<string, Membership | null> {
+    this.loader ??= new DataLoader((guildIds) => this.loadMemberships(guildIds), { cache: true });
+    return this.loader;
   }
 
   /** The same identity with empty caches: one per operation of a long-lived connection. */
@@ -57,8 +61,8 @@ export class Actor {
 
   /** Forget cached memberships: membership changed, or a long-lived subscription re-checks. */
   forgetMemberships(guildId?: string): void {
-    if (guildId) this.memberships.clear(guildId);
-    else this.memberships.clearAll();
+    if (guildId) this.loader?.clear(guildId);
+    else this.loader?.clearAll();
   }
 
   private async loadMemberships(guildIds: readonly string[]): Promise<(Membership | null)[]> {

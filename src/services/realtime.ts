@@ -9,6 +9,7 @@ import type {
   TopicPayload,
   Topics,
   TypingPayload,
+  Unlisten,
 } from '../pubsub/topics.js';
 import type { Access } from './access.js';
 import type { Actor } from './actor.js';
@@ -20,11 +21,19 @@ const REPLAY_BATCH = 200;
 type Endable = Pick<EventStream<unknown>, 'end' | 'onEnd'>;
 
 export class RealtimeService {
+  /** per user: their streams of each guild, cut when they lose access to it */
+  private readonly accessRevocations: SharedWatch<'userEvent'>;
+  /** per guild: the streams of each channel, cut when it is deleted */
+  private readonly channelDeletions: SharedWatch<'guildEvent'>;
+
   constructor(
     private readonly access: Access,
     private readonly pubsub: PubSub,
     private readonly messages: MessageService,
-  ) {}
+  ) {
+    this.accessRevocations = new SharedWatch(pubsub, 'userEvent', (e) => (e.kind === 'ACCESS_REVOKED' ? e.guildId : null));
+    this.channelDeletions = new SharedWatch(pubsub, 'guildEvent', (e) => (e.kind === 'CHANNEL_DELETED' ? e.channelId : null));
+  }
 
   /**
    * Every message sent to the channel from now on; with `sinceId`, first every stored
@@ -154,7 +163,7 @@ export class RealtimeService {
     await this.access.requireMember(actor, guildId, what);
     const stream = new EventStream<T>();
     try {
-      await this.endWhenGone(stream, 'userEvent', userId, (e) => e.kind === 'ACCESS_REVOKED' && e.guildId === guildId);
+      await this.accessRevocations.watch(userId, guildId, stream);
       actor.forgetMemberships(guildId);
       await this.access.requireMember(actor, guildId, what);
       await feed(stream);
@@ -172,24 +181,64 @@ export class RealtimeService {
     feed: (stream: EventStream<T>) => Promise<void>,
   ): Promise<EventStream<T>> {
     const { guildId } = await this.access.requireChannel(actor, channelId);
-    return this.memberStream<T>(actor, guildId, 'Channel', async (stream) => {
-      await this.endWhenGone(stream, 'guildEvent', guildId, (e) => e.kind === 'CHANNEL_DELETED' && e.channelId === channelId);
+    const stream = await this.memberStream<T>(actor, guildId, 'Channel', (s) => this.channelDeletions.watch(guildId, channelId, s));
+    try {
       // still there now that its deletion is watched
       await this.access.requireChannel(actor, channelId);
       await feed(stream);
-    });
+      return stream;
+    } catch (err) {
+      stream.end();
+      throw err;
+    }
+  }
+}
+
+/**
+ * Ends streams when an event of one topic key says they are gone: one PubSub listener per
+ * key (a user, a guild) shared by every stream it watches, rather than one per stream, which
+ * is memory every open subscription would pay.
+ */
+class SharedWatch<T extends TopicName> {
+  private readonly keys = new Map<string, { ready: Promise<Unlisten>; streams: Map<string, Set<Endable>> }>();
+
+  constructor(
+    private readonly pubsub: PubSub,
+    private readonly topic: T,
+    /** what an event ends: the sub-key of the streams it cuts, or null */
+    private readonly ends: (event: TopicPayload<T>) => string | null,
+  ) {}
+
+  /** Watches `stream` under key/subKey; resolves once the watch is live. */
+  async watch(key: Topics[T][0], subKey: string, stream: Endable): Promise<void> {
+    let entry = this.keys.get(key);
+    if (!entry) {
+      const streams = new Map<string, Set<Endable>>();
+      const ready = this.pubsub.listen(this.topic, key, (event) => {
+        const gone = this.ends(event);
+        if (gone !== null) for (const s of [...(streams.get(gone) ?? [])]) s.end();
+      });
+      const created = { ready, streams };
+      entry = created;
+      this.keys.set(key, created);
+      ready.catch(() => {
+        if (this.keys.get(key) === created) this.keys.delete(key);
+      });
+    }
+    let set = entry.streams.get(subKey);
+    if (!set) entry.streams.set(subKey, (set = new Set()));
+    set.add(stream);
+    const watched = entry;
+    stream.onEnd(() => this.unwatch(key, watched, subKey, stream));
+    await watched.ready;
   }
 
-  private async endWhenGone<T extends TopicName>(
-    stream: Endable,
-    topic: T,
-    key: Topics[T][0],
-    isGone: (event: TopicPayload<T>) => boolean,
-  ): Promise<void> {
-    stream.onEnd(
-      await this.pubsub.listen(topic, key, (event) => {
-        if (isGone(event)) stream.end();
-      }),
-    );
+  private unwatch(key: string, entry: { ready: Promise<Unlisten>; streams: Map<string, Set<Endable>> }, subKey: string, stream: Endable) {
+    const set = entry.streams.get(subKey);
+    set?.delete(stream);
+    if (set?.size === 0) entry.streams.delete(subKey);
+    if (entry.streams.size > 0 || this.keys.get(key) !== entry) return;
+    this.keys.delete(key);
+    void entry.ready.then((unlisten) => unlisten()).catch(() => {});
   }
 }

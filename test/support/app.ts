@@ -46,6 +46,8 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
     LOGIN_ADDRESS_LIMIT: '0',
     REGISTER_ADDRESS_LIMIT: '0',
     SEARCH_RATE_LIMIT: '0',
+    // every test client connects from 127.0.0.1
+    WS_CONNECTIONS_PER_MINUTE_PER_ADDRESS: '0',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...(process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL } : {}),
     ...options.env,
