@@ -58,7 +58,9 @@ export async function subscriptions(bench: Bench): Promise<void> {
         result = `${fmtMs(live)} (probes every ${fmtMs(intervalMs)}, ${sent.ok} sent; frames written in ${fmtMs(conn.lastSubscribeAt - t0)})`;
         met = n === 1000 ? live < 1000 : undefined;
       } else {
-        result = `not all live after ${fmtMs(wallNow() - t0)}: ${fmtInt(cov.covered)} of ${fmtInt(n)}${sent.failed ? `; ${sent.failed} probes failed (${sent.firstError.slice(0, 100)})` : ''}`;
+        const st = await worker.stats([]);
+        const trouble = `${st.unexpectedCloses ? `; socket closed (codes ${JSON.stringify(st.closeCodes)})` : ''}${st.firstError ? `; ${st.errors} errors, first: ${st.firstError.slice(0, 120)}` : ''}`;
+        result = `not all live after ${fmtMs(wallNow() - t0)}: ${fmtInt(cov.covered)} of ${fmtInt(n)}${sent.failed ? `; ${sent.failed} probes failed (${sent.firstError.slice(0, 100)})` : ''}${trouble}`;
         met = n === 1000 ? false : undefined;
       }
     } catch (err) {
