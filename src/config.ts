@@ -1,5 +1,6 @@
 // Every environment variable the service reads, validated in one place.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 const bool = z
@@ -52,19 +53,63 @@ const EnvSchema = z.object({
   WS_MAX_CONNECTIONS_PER_USER: int(1).default(32),
   WS_CONNECTIONS_PER_MINUTE_PER_ADDRESS: int(0).default(600),
   GRAPHIQL: bool.optional(),
+  // HTTP surface (issue #9): introspection, CORS, request timeouts, batching, metrics
+  GRAPHQL_INTROSPECTION: bool.optional(),
+  GRAPHQL_BATCH_LIMIT: int(0, 100).default(10),
+  CORS_ORIGINS: z
+    .string()
+    .transform((v) => v.split(',').map((o) => o.trim().replace(/\/+$/, '')).filter(Boolean))
+    .pipe(z.array(z.union([z.literal('*'), z.string().regex(/^https?:\/\/[^/\s]+$/, 'each origin must be scheme://host[:port], or *')])))
+    .optional(),
+  HTTP_HEADERS_TIMEOUT_MS: int(100).default(10_000),
+  HTTP_BODY_TIMEOUT_MS: int(100).default(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: int(1000).default(300_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100).default(5_000),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_PORT: int(0, 65535).optional(),
+  METRICS_MAX_OPERATION_NAMES: int(0, 10_000).default(100),
+  JWT_PREVIOUS_SECRETS: z
+    .string()
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.string().min(32, 'each previous secret must be at least 32 characters')))
+    .default([]),
 });
 
-export type Config = Omit<z.infer<typeof EnvSchema>, 'JWT_SECRET' | 'GRAPHIQL'> & {
+export type Config = Omit<z.infer<typeof EnvSchema>, 'JWT_SECRET' | 'GRAPHIQL' | 'GRAPHQL_INTROSPECTION'> & {
   JWT_SECRET: string;
   jwtSecretGenerated: boolean;
   GRAPHIQL: boolean;
+  GRAPHQL_INTROSPECTION: boolean;
 };
+
+/** Secrets may come from files (Docker/Kubernetes secrets): `JWT_SECRET_FILE=/run/secrets/jwt`
+ *  reads JWT_SECRET from that file (trailing newline dropped) unless JWT_SECRET itself is set. */
+export const SECRET_FILE_VARIABLES = ['JWT_SECRET', 'JWT_PREVIOUS_SECRETS', 'METRICS_TOKEN', 'DATABASE_URL', 'REDIS_URL'] as const;
+
+function readSecretFiles(env: Record<string, string>): Record<string, string> {
+  const out = { ...env };
+  const problems: string[] = [];
+  for (const name of SECRET_FILE_VARIABLES) {
+    const file = env[`${name}_FILE`];
+    if (!file || env[name] !== undefined) continue;
+    try {
+      out[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      problems.push(`  ${name}_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  if (problems.length) throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
+  return out;
+}
 
 export class ConfigError extends Error {}
 
 /** Parses an environment (process.env by default); throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const cleaned = readSecretFiles(
+    Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')) as Record<string, string>,
+  );
   const parsed = EnvSchema.safeParse(cleaned);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
@@ -74,10 +119,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!cfg.JWT_SECRET && cfg.NODE_ENV === 'production') {
     throw new ConfigError('Invalid configuration:\n  JWT_SECRET: required when NODE_ENV=production');
   }
+  if (cfg.HTTP_HEADERS_TIMEOUT_MS > cfg.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError('Invalid configuration:\n  HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS');
+  }
   return {
     ...cfg,
     JWT_SECRET: cfg.JWT_SECRET ?? randomBytes(32).toString('base64url'),
     jwtSecretGenerated: !cfg.JWT_SECRET,
     GRAPHIQL: cfg.GRAPHIQL ?? cfg.NODE_ENV !== 'production',
+    GRAPHQL_INTROSPECTION: cfg.GRAPHQL_INTROSPECTION ?? cfg.NODE_ENV !== 'production',
   };
 }

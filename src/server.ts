@@ -3,15 +3,19 @@
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { GraphQLError } from 'graphql';
 import { createYoga } from 'graphql-yoga';
-import { register as metricsRegistry } from 'prom-client';
 import type { Config } from './config.js';
 import { type GraphQLContext, clientAddressOf, createContext } from './context.js';
 import { type Database, openDatabase } from './db/client.js';
 import { migrateDatabase } from './db/migrate.js';
+import { createCorsPolicy } from './http/cors.js';
 import { createErrorMasker } from './http/errors.js';
+import { createGraphiQLRenderer, graphiqlHeaders, graphiqlOptions } from './http/graphiql.js';
+import { createMetrics } from './http/metrics.js';
+import { persistedQueries } from './http/persistedQueries.js';
+import { csrfPrevention, disableIntrospection, unreadableRequestsAreBadRequests } from './http/requestGuards.js';
+import { enforceBodyDeadline, httpServerOptions } from './http/timeouts.js';
 import { createUploadRoutes } from './http/uploads.js';
 import { WEB_DIST_DIR, createWebClientRoutes } from './http/webClient.js';
 import { type WebSocketTransport, attachWebSocket } from './http/websocket.js';
@@ -32,6 +36,8 @@ export interface App {
   readonly websocket: WebSocketTransport;
   readonly pubsub: PubSub;
   readonly log: Logger;
+  /** where /metrics is served when METRICS_PORT gives it a listener of its own (after start) */
+  readonly metricsUrl: string | undefined;
 }
 
 export interface AppOptions {
@@ -75,11 +81,17 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
 
   const newContext = (actor: Actor, clientAddress?: string | null) =>
     createContext({ services, prisma: db.prisma, pubsub, config }, actor, clientAddress);
-  const errorMasker = createErrorMasker(log);
+  const errorMasker = createErrorMasker(log, { hideSuggestions: config.NODE_ENV === 'production' });
+  const metrics = createMetrics({ config, log });
+  const cors = createCorsPolicy(config);
   const yoga = createYoga<Record<string, never>, GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
-    graphiql: config.GRAPHIQL ? { subscriptionsProtocol: 'WS', title: 'Chat API' } : false,
+    graphiql: config.GRAPHIQL ? graphiqlOptions : false,
+    renderGraphiQL: createGraphiQLRenderer(),
+    // CORS for every route is answered before yoga (src/http/cors.ts)
+    cors: false,
+    batching: config.GRAPHQL_BATCH_LIMIT > 0 ? { limit: config.GRAPHQL_BATCH_LIMIT } : false,
     landingPage: false,
     logging: log,
     maskedErrors: { maskError: errorMasker },
@@ -98,8 +110,14 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
         costLimit: { maxCost: 20_000 },
         blockFieldSuggestion: { enabled: config.NODE_ENV === 'production' },
       }),
-      usePrometheus({ endpoint: '/metrics', registry: metricsRegistry, metrics: { graphql_yoga_http_duration: true } }),
+      metrics.yogaPlugin,
+      csrfPrevention(),
+      ...(config.GRAPHQL_INTROSPECTION ? [] : [disableIntrospection()]),
+      persistedQueries(),
+      graphiqlHeaders('/graphql'),
       uploads.yogaPlugin,
+      // after every plugin that replaces the request parser: it wraps the final one
+      unreadableRequestsAreBadRequests(),
     ],
   });
 
@@ -121,8 +139,13 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
     return false;
   };
 
-  const httpServer = createServer((req, res) => {
-    handleHealth(req, res)
+  const httpServer = createServer(httpServerOptions(config), (req, res) => {
+    metrics.track(req, res);
+    enforceBodyDeadline(req, res, config);
+    if (cors.handle(req, res)) return;
+    metrics
+      .handle(req, res)
+      .then((handled) => handled || handleHealth(req, res))
       .then((handled) => handled || uploads.handle(req, res))
       .then((handled) => handled || web.handle(req, res))
       .then((handled) => (handled ? undefined : yoga.requestListener(req, res)))
@@ -161,6 +184,7 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
   });
 
   let url = '';
+  let metricsUrl: string | undefined;
   return {
     db,
     websocket,
@@ -169,6 +193,9 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
     get url() {
       return url;
     },
+    get metricsUrl() {
+      return metricsUrl;
+    },
     async start(port = config.PORT, host = config.HOST) {
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
@@ -176,6 +203,7 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
       });
       const bound = (httpServer.address() as AddressInfo).port;
       url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${bound}`;
+      metricsUrl = await metrics.start();
       return bound;
     },
     /** Graceful: sockets are closed with 1001 (going away) so clients reconnect elsewhere,
@@ -199,6 +227,7 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
         httpServer.close(() => resolve());
         httpServer.closeAllConnections();
       }));
+      await step('metrics', () => metrics.stop(), { critical: false });
       // users this instance held still go offline when their presence entries expire
       await step('presence', () => services.presence.stop(), { critical: false });
       await step('realtime', () => realtime.close());

@@ -53,7 +53,7 @@ export function createUploadRoutes({ attachments, auth, log }: UploadRoutesDeps)
     const isUpload = pathname === '/uploads';
     if (!isUpload && !pathname.startsWith('/static/')) return false;
     try {
-      if (cors(req, res, isUpload ? 'POST' : 'GET, HEAD')) return true;
+      // CORS (preflights included) is answered before this, for every route: src/http/cors.ts
       if (isUpload) await upload(req, res);
       else await serveStatic(req, res, pathname.slice('/static/'.length));
     } catch (err) {
@@ -207,24 +207,6 @@ export function createUploadRoutes({ attachments, auth, log }: UploadRoutesDeps)
 }
 
 export const attachmentUrl = (storedName: string) => `/static/${storedName}`;
-
-/** Cross-origin access like yoga gives /graphql: any origin, with the Authorization header
- *  (no cookies are involved, so no credentials). True when this answered a preflight. */
-function cors(req: IncomingMessage, res: ServerResponse, methods: string): boolean {
-  const origin = req.headers.origin;
-  if (!origin) return false;
-  res.setHeader('access-control-allow-origin', origin);
-  res.setHeader('vary', 'Origin');
-  if (req.method !== 'OPTIONS' || !req.headers['access-control-request-method']) return false;
-  res.writeHead(204, {
-    'access-control-allow-methods': methods,
-    'access-control-allow-headers': req.headers['access-control-request-headers'] ?? 'authorization, content-type',
-    'access-control-max-age': '86400',
-    'content-length': '0',
-  });
-  res.end();
-  return true;
-}
 
 /** Images are shown in place; anything else (SVG too: it can carry script) is downloaded. */
 const isInlineType = (contentType: string) => contentType.startsWith('image/') && contentType !== 'image/svg+xml';
