@@ -48,7 +48,7 @@ export const knobs = {
 
   satStart: num('BENCH_SAT_START', 20, 20, 1, 100_000),
   satStepSeconds: num('BENCH_SAT_STEP_S', 5, 2, 1, 120),
-  satMax: num('BENCH_SAT_MAX', 1280, 160, 1, 1_000_000),
+  satMax: num('BENCH_SAT_MAX', 1280, 80, 1, 1_000_000),
 
   channels: num('BENCH_CHANNELS', 200, 20, 1, 2000),
   channelSubscribers: num('BENCH_CHANNEL_SUBSCRIBERS', 10, 5, 1, 1000),

@@ -21,15 +21,15 @@ interface Sample {
 
 /**
  * RSS once the process has given freed memory back: two forced GCs 1.5 s apart, RSS sampled
- * every 250 ms for 3 s, the lowest kept (pages a GC freed leave RSS a little later).
+ * every 250 ms for 3 s (1 s in quick mode), the lowest kept (pages a GC freed leave RSS a little later).
  */
-async function sample(pid: number, inspectPort: number): Promise<Sample> {
+async function sample(pid: number, inspectPort: number, rounds: number): Promise<Sample> {
   const rssNoGc = rssBytes(pid);
   let heap = await collectGarbage(inspectPort);
   let rss = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < 12; i++) {
+  for (let i = 0; i < rounds; i++) {
     await sleep(250);
-    if (i === 5) heap = await collectGarbage(inspectPort);
+    if (i === Math.floor(rounds / 2) - 1) heap = await collectGarbage(inspectPort);
     rss = Math.min(rss, rssBytes(pid));
   }
   return { rss, heap, rssNoGc };
@@ -62,12 +62,12 @@ async function measure(bench: Bench, target: Target, pid: number, inspectPort: n
       await waitLive(bench, w, senders, k.liveTimeoutMs);
     }
     await sleep(1000);
-    const before = await sample(pid, inspectPort);
+    const before = await sample(pid, inspectPort, k.quick ? 4 : 12);
     console.error(`bench: memory, ${name}: ${measured.length} idle connections`);
     const audience = await connectAudience(bench, target, measured, [channel!]);
     const live = await waitLive(bench, { ...audience, total: audience.total + warm.length }, senders, k.liveTimeoutMs);
     await sleep(2000);
-    const after = await sample(pid, inspectPort);
+    const after = await sample(pid, inspectPort, k.quick ? 4 : 12);
     const stats = await Promise.all(bench.workers.map((w) => w.stats([])));
     const open = stats.reduce((s, x) => s + x.open, 0);
     bench.report.note(
