@@ -4,7 +4,7 @@
 // runs them truly in parallel.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestServer, startTestServer } from '../support/app.js';
-import { type Client, type GraphQLResponse, Client as GraphQLClient, createGuild, guildWithMembers, send, signUp, uniqueName } from '../support/client.js';
+import { type Client, type GraphQLResponse, Client as GraphQLClient, createGuild, guildWithMembers, invite, send, signUp, uniqueName } from '../support/client.js';
 
 let server: TestServer;
 
@@ -136,6 +136,24 @@ describe('moderation', () => {
     const unbans = await race(() => owner.request(`mutation($g: ID!, $u: ID!) { unbanMember(guildId: $g, userId: $u) }`, vars));
     expect(tally(unbans, ['NOT_FOUND'])).toBe(1);
     for (const u of unbans.filter((a) => a.errors)) expect(u.errors![0]!.message).toBe('Ban not found.');
+  });
+
+  it('a ban racing the banned user’s join always ends with them out', async () => {
+    const owner = await signUp(server.graphqlUrl);
+    const { guildId } = await createGuild(owner, 'Bouncer', true);
+    const { guildId: shared } = await createGuild(owner, 'Shared');
+    const JOIN_PUBLIC = `mutation($g: ID!) { joinPublicGuild(guildId: $g) { id } }`;
+    for (let round = 0; round < 5; round++) {
+      const target = await signUp(server.graphqlUrl);
+      await invite(owner, shared, target); // so the owner may ban them before they join
+      const [joined, banned] = await Promise.all([
+        target.request(JOIN_PUBLIC, { g: guildId }),
+        owner.request(`mutation($g: ID!, $u: ID!) { banMember(guildId: $g, userId: $u) }`, { g: guildId, u: target.userId }),
+      ]);
+      expect(['OK', 'FORBIDDEN']).toContain(codes([joined])[0]);
+      expect(codes([banned])).toEqual(['OK']);
+      expect(await memberCount(owner, guildId)).toBe(1);
+    }
   });
 
   it('kickMember ×10: one kicks, the others find no member (as a later call would)', async () => {
