@@ -74,6 +74,8 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
       .sweep(new Date(Date.now() - uploadTtlMs))
       .then((removed) => removed && log.info({ removed }, 'removed stale upload files'))
       .catch((err) => log.warn({ err }, 'upload sweep failed'));
+    // sendMessage nonces past their window may be used again
+    services.messages.sweepNonces().catch((err) => log.warn({ err }, 'nonce sweep failed'));
   }, Math.min(uploadTtlMs / 2, 3_600_000));
   uploadSweep.unref();
   const uploads = createUploadRoutes({ attachments: services.attachments, auth: services.auth, log });

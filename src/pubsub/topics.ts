@@ -59,6 +59,8 @@ export interface ReactionSnapshot {
  *  queries nothing: author, attachments, mentions, reply target, reactions and channel. */
 export interface MessageSnapshot extends RepliedMessageSnapshot {
   guildId: string;
+  /** the sender's idempotency key of the send, for optimistic clients to reconcile */
+  nonce: string | null;
   /** who is mentioned: routes mention events; `mentions` carries the users */
   mentionIds: string[];
   mentions: UserSnapshot[];

@@ -11,6 +11,10 @@ const SendMessageInput = builder.inputType('SendMessageInput', {
     content: t.string({ required: true }),
     replyToId: t.id(),
     attachmentIds: t.idList(),
+    nonce: t.string({
+      description:
+        'Your id of this send (1 to 64 characters, unique among your sends for 24 hours): sending again with the same nonce returns the first message instead of storing another. It comes back as Message.nonce.',
+    }),
   }),
 });
 
@@ -35,6 +39,7 @@ builder.mutationFields((t) => ({
           content: input.content,
           replyToId: parseOptionalGlobalId(input.replyToId, 'Message', 'replyToId'),
           attachmentIds: input.attachmentIds?.map((id) => parseGlobalId(id, 'Attachment', 'attachmentIds')),
+          nonce: input.nonce,
         }),
       ),
   }),

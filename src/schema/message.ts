@@ -24,6 +24,11 @@ export const Message = builder.prismaNode('Message', {
     }),
     author: t.relation('author', { extensions: fromEvent<Carried>((m) => m.author && asEventParent(m.author)) }),
     content: t.exposeString('content'),
+    nonce: t.exposeString('nonce', {
+      nullable: true,
+      description:
+        "The sender's client-chosen id of the send (SendMessageInput.nonce), for an optimistic client to tell its own message from a new one.",
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     editedAt: t.expose('editedAt', { type: 'DateTime', nullable: true }),
     replyTo: t.relation('replyTo', {

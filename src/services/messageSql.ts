@@ -21,10 +21,14 @@ export interface NewMessage {
   replyToId: string | null;
   /** candidates; only members of the channel's guild (other than the author) are kept */
   mentionIds: readonly string[];
+  /** the sender's idempotency key: claimed with the insert, or the insert does not happen */
+  nonce: string | null;
 }
 
 interface InsertedRow {
-  createdAt: Date;
+  /** null: nothing was stored */
+  createdAt: Date | null;
+  replyFound: boolean;
   author: unknown;
   mentions: unknown;
   replyTo: unknown;
@@ -33,10 +37,11 @@ interface InsertedRow {
 const USER_JSON = Prisma.sql`json_build_object('id', u.id, 'username', u.username, 'displayName', u."displayName", 'createdAt', u."createdAt")`;
 
 /**
- * Stores the message; null when `replyToId` names no message of the same channel (nothing is
- * stored then). The caller has authorized the send.
+ * Stores the message. Nothing is stored, and the answer says why, when `replyToId` names no
+ * message of the same channel (null) or another send already claimed the nonce
+ * ('nonce-taken'). The caller has authorized the send.
  */
-export async function insertMessage(db: Db, m: NewMessage): Promise<MessageSnapshot | null> {
+export async function insertMessage(db: Db, m: NewMessage): Promise<MessageSnapshot | null | 'nonce-taken'> {
   const rows = await db.$queryRaw<InsertedRow[]>`
     WITH reply AS (
       SELECT r.id, r."channelId", r."authorId", r.content, r."createdAt", r."editedAt", r."replyToId",
@@ -45,10 +50,17 @@ export async function insertMessage(db: Db, m: NewMessage): Promise<MessageSnaps
                                                          'contentType', a."contentType", 'size', a.size) ORDER BY a.id), '[]')
                 FROM "Attachment" a WHERE a."messageId" = r.id) AS attachments
       FROM "Message" r WHERE r.id = ${m.replyToId} AND r."channelId" = ${m.channel.id}
+    ), claimed AS (
+      INSERT INTO "MessageNonce" ("authorId", nonce, "messageId")
+      SELECT ${m.authorId}, ${m.nonce}, ${m.id}
+      WHERE ${m.nonce}::text IS NOT NULL AND (${m.replyToId}::text IS NULL OR EXISTS (SELECT 1 FROM reply))
+      ON CONFLICT DO NOTHING
+      RETURNING 1
     ), inserted AS (
-      INSERT INTO "Message" (id, "channelId", "authorId", content, "replyToId")
-      SELECT ${m.id}, ${m.channel.id}, ${m.authorId}, ${m.content}, ${m.replyToId}
-      WHERE ${m.replyToId}::text IS NULL OR EXISTS (SELECT 1 FROM reply)
+      INSERT INTO "Message" (id, "channelId", "authorId", content, "replyToId", nonce)
+      SELECT ${m.id}, ${m.channel.id}, ${m.authorId}, ${m.content}, ${m.replyToId}, ${m.nonce}
+      WHERE (${m.replyToId}::text IS NULL OR EXISTS (SELECT 1 FROM reply))
+        AND (${m.nonce}::text IS NULL OR EXISTS (SELECT 1 FROM claimed))
       RETURNING id, "createdAt"
     ), mentioned AS (
       INSERT INTO "MessageMention" ("messageId", "userId", "channelId")
@@ -63,13 +75,13 @@ export async function insertMessage(db: Db, m: NewMessage): Promise<MessageSnaps
         SET "lastReadMessageId" = EXCLUDED."lastReadMessageId", "updatedAt" = EXCLUDED."updatedAt"
         WHERE "ReadState"."lastReadMessageId" < EXCLUDED."lastReadMessageId"
     )
-    SELECT i."createdAt",
+    SELECT i."createdAt", EXISTS (SELECT 1 FROM reply) AS "replyFound",
            (SELECT ${USER_JSON} FROM "User" u WHERE u.id = ${m.authorId}) AS author,
            (SELECT coalesce(json_agg(${USER_JSON} ORDER BY u.id), '[]') FROM mentioned x JOIN "User" u ON u.id = x."userId") AS mentions,
            (SELECT row_to_json(reply) FROM reply) AS "replyTo"
-    FROM inserted i`;
+    FROM (SELECT 1) AS one LEFT JOIN inserted i ON TRUE`;
   const row = rows[0];
-  if (!row) return null;
+  if (!row?.createdAt) return m.replyToId && !row?.replyFound ? null : 'nonce-taken';
   const author = userFromJson(json(row.author));
   const mentions = json<RawUser[]>(row.mentions).map(userFromJson);
   const reply = json<RawReply | null>(row.replyTo);
@@ -82,6 +94,7 @@ export async function insertMessage(db: Db, m: NewMessage): Promise<MessageSnaps
     createdAt: row.createdAt.toISOString(),
     editedAt: null,
     replyToId: m.replyToId,
+    nonce: m.nonce,
     author,
     attachments: [],
     mentionIds: mentions.map((u) => u.id),
@@ -108,6 +121,7 @@ interface PageRow {
   createdAt: Date;
   editedAt: Date | null;
   replyToId: string | null;
+  nonce: string | null;
   author: unknown;
   attachments: unknown;
   mentions: unknown;
@@ -136,7 +150,7 @@ export async function messagePage(db: Db, q: MessagePageQuery): Promise<{ rows: 
                            AND ${desc ? Prisma.sql`o.id >= ${q.cursor}` : Prisma.sql`o.id <= ${q.cursor}`})`;
   const rows = await db.$queryRaw<PageRow[]>`
     WITH page AS (
-      SELECT m.id, m."authorId", m.content, m."createdAt", m."editedAt", m."replyToId"
+      SELECT m.id, m."authorId", m.content, m."createdAt", m."editedAt", m."replyToId", m.nonce
       FROM "Message" m WHERE m."channelId" = ${q.channel.id} AND ${beyond}
       ORDER BY m.id ${order} LIMIT ${q.take}
     )
@@ -169,6 +183,7 @@ export async function messagePage(db: Db, q: MessagePageQuery): Promise<{ rows: 
         createdAt: r.createdAt.toISOString(),
         editedAt: r.editedAt?.toISOString() ?? null,
         replyToId: r.replyToId,
+        nonce: r.nonce,
         author: userFromJson(json(r.author)),
         attachments: json<AttachmentSnapshot[]>(r.attachments),
         mentionIds: mentions.map((u) => u.id),

@@ -4,7 +4,7 @@ import type { Channel, Prisma } from '../generated/prisma/client.js';
 import type { MessageSnapshot, PubSub, RepliedMessageSnapshot } from '../pubsub/topics.js';
 import type { Access } from './access.js';
 import type { Actor } from './actor.js';
-import { badInput, forbidden, notFound } from './errors.js';
+import { badInput, conflict, forbidden, notFound } from './errors.js';
 import { isId, newId } from './ids.js';
 import { type PageArgs, planPage } from './pagination.js';
 import { insertMessage, messagePage } from './messageSql.js';
@@ -14,17 +14,25 @@ import type { AttachmentService } from './attachments.js';
 import type { RateLimits } from './rateLimits.js';
 import type { ReadStateService } from './readStates.js';
 import type { TypingService } from './typing.js';
-import { check, rules } from './validation.js';
+import { check, checkOptional, rules } from './validation.js';
 
 export interface SendMessageInput {
   channelId: string;
   content: string;
   replyToId?: string | null;
   attachmentIds?: readonly string[] | null;
+  /** the client's id of this send: a retry with the same one returns the first message */
+  nonce?: string | null;
 }
+
+/** How long a nonce names its send: a retry within it returns the first message. */
+export const NONCE_WINDOW_MS = 24 * 3600 * 1000;
 
 const MENTION_RE = /<@([A-Za-z0-9+/=_-]{10,80})>/g;
 const MAX_MENTIONS = 50;
+
+type Inserted = MessageSnapshot | null | 'nonce-taken';
+const NONCE_TAKEN = new Error('nonce taken');
 
 /** Users named as `<@id>` (a user's global id or raw id) other than the author: candidates,
  *  of whom the insert keeps the guild's members. Mentions of anyone else stay plain text. */
@@ -69,6 +77,7 @@ export function toSnapshot(m: MessageWithSnapshot): MessageSnapshot {
   return {
     ...repliedSnapshot(m),
     guildId: m.channel.guildId,
+    nonce: m.nonce,
     mentionIds: m.mentions.map((x) => x.user.id),
     mentions: m.mentions.map((x) => userSnapshot(x.user)),
     replyTo: m.replyTo ? repliedSnapshot(m.replyTo) : null,
@@ -162,26 +171,29 @@ export class MessageService {
     await this.access.requirePermission(actor, channel.guildId, 'SEND_MESSAGES', 'Channel');
     if (channel.type !== 'TEXT') throw badInput('Messages can only be sent to text channels.', 'channelId');
     const content = check(rules.messageContent, input.content, 'content');
+    const nonce = checkOptional(rules.nonce, input.nonce, 'nonce') ?? null;
     const attachmentIds = input.attachmentIds ?? [];
     if (attachmentIds.length) await this.access.requirePermission(actor, channel.guildId, 'ATTACH_FILES', 'Channel');
     await this.limits.consume('message', authorId);
     const replyToId = input.replyToId ?? null;
     const mentionIds = mentionedIds(content, authorId);
-    let snapshot: MessageSnapshot | null;
-    if (attachmentIds.length) {
-      await this.attachments.assertClaimable(authorId, attachmentIds);
-      snapshot = await this.createWithAttachments(authorId, channel, content, replyToId, mentionIds, attachmentIds);
-    } else {
-      snapshot = await insertMessage(this.db, {
-        id: newId(),
-        channel: channelSnapshot(channel),
-        authorId,
-        content,
-        replyToId,
-        mentionIds,
-      });
+    if (attachmentIds.length) await this.attachments.assertClaimable(authorId, attachmentIds);
+    const store = (): Promise<Inserted> =>
+      attachmentIds.length
+        ? this.createWithAttachments(authorId, channel, content, replyToId, mentionIds, attachmentIds, nonce)
+        : insertMessage(this.db, { id: newId(), channel: channelSnapshot(channel), authorId, content, replyToId, mentionIds, nonce });
+    let outcome = await store();
+    if (outcome === 'nonce-taken') {
+      // A retry of a stored send (or the same send racing on another request or instance):
+      // the first message is the answer, and it was published already.
+      const first = await this.sentWithNonce(authorId, nonce!);
+      if (first) return first;
+      // the claim had outlived its window and is gone now
+      outcome = await store();
+      if (outcome === 'nonce-taken') throw conflict('This nonce is in use by another send; retry.', 'nonce');
     }
-    if (!snapshot) throw badInput('A reply must point to a message of the same channel.', 'replyToId');
+    if (!outcome) throw badInput('A reply must point to a message of the same channel.', 'replyToId');
+    const snapshot = outcome;
     const event = snapshot;
     await this.pubsub.publish('messageAdded', channel.id, event);
     await Promise.all(
@@ -192,6 +204,25 @@ export class MessageService {
     return event;
   }
 
+  /** The message an author stored under this nonce within the window; a claim past the
+   *  window that the sweep has not reached yet is released here. */
+  private async sentWithNonce(authorId: string, nonce: string): Promise<MessageSnapshot | null> {
+    const claim = await this.db.messageNonce.findUnique({
+      where: { authorId_nonce: { authorId, nonce } },
+      select: { createdAt: true, message: { include: snapshotInclude } },
+    });
+    if (!claim) return null;
+    if (claim.createdAt.getTime() >= Date.now() - NONCE_WINDOW_MS) return toSnapshot(claim.message);
+    await this.db.messageNonce.deleteMany({ where: { authorId, nonce, createdAt: claim.createdAt } });
+    return null;
+  }
+
+  /** Frees nonces older than the window (the claims of deleted messages went with them). */
+  async sweepNonces(now = new Date()): Promise<number> {
+    const { count } = await this.db.messageNonce.deleteMany({ where: { createdAt: { lt: new Date(now.getTime() - NONCE_WINDOW_MS) } } });
+    return count;
+  }
+
   /** The message and its attachments commit together: a refused claim leaves no message. */
   private async createWithAttachments(
     authorId: string,
@@ -200,7 +231,8 @@ export class MessageService {
     replyToId: string | null,
     mentionIds: readonly string[],
     attachmentIds: readonly string[],
-  ): Promise<MessageSnapshot | null> {
+    nonce: string | null,
+  ): Promise<Inserted> {
     if (replyToId) {
       const target = await this.db.message.findUnique({ where: { id: replyToId }, select: { channelId: true } });
       if (!target || target.channelId !== channel.id) return null;
@@ -212,7 +244,7 @@ export class MessageService {
         })
       : [];
     const id = newId();
-    await this.db.$transaction(async (tx) => {
+    const stored = await this.db.$transaction(async (tx) => {
       await tx.message.create({
         data: {
           id,
@@ -220,11 +252,22 @@ export class MessageService {
           authorId,
           content,
           replyToId,
+          nonce,
           mentions: { createMany: { data: members.map((m) => ({ userId: m.userId, channelId: channel.id })) } },
         },
       });
+      if (nonce) {
+        const claimed = await tx.messageNonce.createMany({ data: [{ authorId, nonce, messageId: id }], skipDuplicates: true });
+        // taken by a racing send: roll this one back, attachments unclaimed
+        if (claimed.count === 0) throw NONCE_TAKEN;
+      }
       await this.attachments.claimForMessage(authorId, attachmentIds, id, tx);
+      return true;
+    }).catch((err: unknown) => {
+      if (err === NONCE_TAKEN) return false;
+      throw err;
     });
+    if (!stored) return 'nonce-taken';
     await this.readStates.advance(authorId, channel.id, id);
     return toSnapshot(await this.db.message.findUniqueOrThrow({ where: { id }, include: snapshotInclude }));
   }
