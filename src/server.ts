@@ -163,6 +163,7 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
     schema,
     services,
     newContext,
+    clientAddress: (req) => clientAddressOf(req.socket.remoteAddress, headerValue(req.headers['x-forwarded-for']), config.TRUST_PROXY),
     parseAndValidate: (query) => {
       const enveloped = yoga.getEnveloped({ params: { query } });
       let document;
@@ -238,6 +239,9 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
     },
   };
 }
+
+const headerValue = (value: string | string[] | undefined): string | null =>
+  Array.isArray(value) ? value.join(',') : (value ?? null);
 
 function sendJson(res: ServerResponse, status: number, body: unknown) {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });

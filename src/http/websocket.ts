@@ -6,7 +6,7 @@
 // A connection authenticates once, in connection_init; a refused token closes it with 4403,
 // as does the token's expiry, so clients refresh and reconnect. A signed-in connection counts
 // for presence while it is open.
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import {
   type ExecutionResult,
   GraphQLError,
@@ -34,7 +34,9 @@ export interface WebSocketOptions {
   path: string;
   schema: GraphQLSchema;
   services: Services;
-  newContext: (actor: Actor) => GraphQLContext;
+  newContext: (actor: Actor, clientAddress?: string | null) => GraphQLContext;
+  /** the client's address as limits count it (behind trusted proxies, from X-Forwarded-For) */
+  clientAddress: (req: IncomingMessage) => string | null;
   parseAndValidate: ParseAndValidate;
   /** the HTTP path's error masking, so both transports answer alike */
   maskError: (error: unknown, message: string) => Error;
@@ -78,6 +80,8 @@ interface Subscription {
 
 interface Connection {
   readonly socket: WebSocket;
+  /** the client's address, for the limits operations sent over the socket count against */
+  readonly address: string | null;
   initialised: boolean;
   actor: Actor | null;
   /** null while the subscription is being set up */
@@ -131,7 +135,7 @@ export async function attachWebSocket(options: WebSocketOptions): Promise<WebSoc
     handleProtocols: (protocols) => (protocols.has(PROTOCOL) ? PROTOCOL : false),
     verifyClient: (info, done) => {
       if (options.connectionAttemptsPerMinute <= 0) return done(true);
-      attempts.consume(info.req.socket.remoteAddress ?? 'unknown').then(
+      attempts.consume(options.clientAddress(info.req) ?? 'unknown').then(
         () => done(true),
         (res: unknown) =>
           done(false, 429, 'Too Many Requests', {
@@ -241,7 +245,7 @@ export async function attachWebSocket(options: WebSocketOptions): Promise<WebSoc
       document: operation.document,
       operationName: operation.operationName,
       variableValues: variables,
-      contextValue: newContext(actor),
+      contextValue: newContext(actor, conn.address),
     };
     if (operation.kind !== 'subscription') {
       const result = await execute(args);
@@ -453,13 +457,14 @@ export async function attachWebSocket(options: WebSocketOptions): Promise<WebSoc
     if (conn) onClose(conn);
   }
 
-  wss.on('connection', (socket) => {
+  wss.on('connection', (socket, req) => {
     if (socket.protocol !== PROTOCOL) {
       socket.close(CloseCode.SubprotocolNotAcceptable, 'Subprotocol not acceptable');
       return;
     }
     const conn: Connection = {
       socket,
+      address: options.clientAddress(req),
       initialised: false,
       actor: null,
       subscriptions: new Map(),
