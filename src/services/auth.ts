@@ -6,6 +6,7 @@ import { Prisma } from '../generated/prisma/client.js';
 import { Actor } from './actor.js';
 import { DomainError, conflict, unauthenticated } from './errors.js';
 import { newId, randomToken } from './ids.js';
+import type { Redis } from 'ioredis';
 import type { PubSub } from '../pubsub/topics.js';
 import { type RateLimits, addressKey } from './rateLimits.js';
 import { type TokenSigner, bearerToken } from './tokens.js';
@@ -31,7 +32,44 @@ export interface AuthOptions {
   /** how long a session checked live is trusted without asking the database again; ended
    *  sessions are dropped at once on every instance through the sessionEnded topic */
   sessionCacheMs: number;
+  /** a refresh token presented again this soon after its rotation (another tab refreshing
+   *  at the same moment) gets the same new pair instead of revoking the session */
+  refreshGraceMs: number;
 }
+
+/** Where a rotation's new pair waits out the grace window: shared by every instance (Redis),
+ *  or this process's memory in the embedded default. */
+export interface RotationStore {
+  put(key: string, value: string, ttlMs: number): Promise<void>;
+  get(key: string): Promise<string | null>;
+}
+
+export function memoryRotationStore(): RotationStore {
+  const entries = new Map<string, { value: string; until: number }>();
+  return {
+    async put(key, value, ttlMs) {
+      const now = Date.now();
+      for (const [k, e] of entries) if (e.until <= now) entries.delete(k);
+      entries.set(key, { value, until: now + ttlMs });
+    },
+    async get(key) {
+      const entry = entries.get(key);
+      return entry && entry.until > Date.now() ? entry.value : null;
+    },
+  };
+}
+
+export function redisRotationStore(redis: Redis): RotationStore {
+  return {
+    async put(key, value, ttlMs) {
+      await redis.set(`chat:rotation:${key}`, value, 'PX', ttlMs);
+    },
+    get: (key) => redis.get(`chat:rotation:${key}`),
+  };
+}
+
+/** How long a refresh that lost the race waits for the winner's pair. */
+const ROTATION_WAIT_MS = 2_000;
 
 const MAX_CACHED_SESSIONS = 100_000;
 
@@ -40,8 +78,8 @@ const hashToken = (token: string) => createHash('sha256').update(token).digest('
 export class AuthService {
   private readonly hashOptions: argon2.HashOptions & { raw?: false };
   private dummyHash: Promise<string> | undefined;
-  /** sessionId → until when it is known live (insertion order: oldest first) */
-  private readonly liveSessions = new Map<string, number>();
+  /** sessionId → whose it is and until when it is known live (insertion order: oldest first) */
+  private readonly liveSessions = new Map<string, { userId: string; until: number }>();
 
   constructor(
     private readonly db: Db,
@@ -49,6 +87,7 @@ export class AuthService {
     private readonly options: AuthOptions,
     private readonly limits: RateLimits,
     private readonly pubsub: PubSub,
+    private readonly rotations: RotationStore,
   ) {
     // OWASP's argon2id baseline is m=19 MiB, t=2, p=1.
     this.hashOptions = { type: argon2.argon2id, memoryCost: options.argon2MemoryKib, timeCost: 2, parallelism: 1 };
@@ -128,32 +167,56 @@ export class AuthService {
     return this.startSession(user.id, newId());
   }
 
-  /** Rotates a refresh token. Presenting an already rotated token revokes its whole family. */
+  /**
+   * Rotates a refresh token. Presenting it again within refreshGraceMs of its rotation (two
+   * tabs refreshing at once) answers with the same new pair; presenting it later is taken for
+   * theft and revokes the whole family.
+   */
   async refresh(refreshToken: string): Promise<AuthResult> {
-    const row = await this.db.refreshSession.findUnique({ where: { tokenHash: hashToken(refreshToken) } });
+    const tokenHash = hashToken(refreshToken);
+    const row = await this.db.refreshSession.findUnique({ where: { tokenHash } });
     if (!row) throw unauthenticated('Invalid refresh token.');
     if (row.revokedAt || (await this.familyRevoked(row.familyId))) throw unauthenticated('This session was signed out.');
-    if (row.rotatedAt) {
-      await this.revokeFamily(row.familyId);
-      throw unauthenticated('Refresh token was already used; the session has been revoked.');
-    }
+    if (row.rotatedAt) return this.rotatedAgain(tokenHash, row.familyId, row.rotatedAt);
     if (row.expiresAt <= new Date()) throw unauthenticated('Refresh token expired; sign in again.');
-    // Only one of two concurrent refreshes with the same token may win.
+    // Only one of concurrent refreshes with the same token rotates it; the others get its pair.
     const claimed = await this.db.refreshSession.updateMany({
       where: { id: row.id, rotatedAt: null, revokedAt: null },
       data: { rotatedAt: new Date() },
     });
-    if (claimed.count !== 1) {
-      await this.revokeFamily(row.familyId);
-      throw unauthenticated('Refresh token was already used; the session has been revoked.');
-    }
+    if (claimed.count !== 1) return this.rotatedAgain(tokenHash, row.familyId, new Date());
     const result = await this.startSession(row.userId, row.familyId);
+    await this.rotations
+      .put(tokenHash, JSON.stringify({ ...result, accessTokenExpiresAt: result.accessTokenExpiresAt.toISOString() }), this.options.refreshGraceMs)
+      .catch(() => {}); // without it a racing tab is told to retry, which it may
     // A concurrent reuse may have revoked the family while this refresh won its claim.
     if (await this.familyRevoked(row.familyId)) {
       await this.revokeFamily(row.familyId);
       throw unauthenticated('Refresh token was already used; the session has been revoked.');
     }
     return result;
+  }
+
+  /** A token presented after its rotation: the same new pair within the grace window, else
+   *  the family is revoked (a replayed token looks like theft). */
+  private async rotatedAgain(tokenHash: string, familyId: string, rotatedAt: Date): Promise<AuthResult> {
+    if (this.options.refreshGraceMs <= 0 || Date.now() - rotatedAt.getTime() > this.options.refreshGraceMs) {
+      await this.revokeFamily(familyId);
+      throw unauthenticated('Refresh token was already used; the session has been revoked.');
+    }
+    // the winning refresh may still be storing its pair
+    const deadline = Date.now() + ROTATION_WAIT_MS;
+    for (let wait = 10; ; wait = Math.min(wait * 2, 200)) {
+      const stored = await this.rotations.get(tokenHash).catch(() => null);
+      if (stored) {
+        const pair = JSON.parse(stored) as Omit<AuthResult, 'accessTokenExpiresAt'> & { accessTokenExpiresAt: string };
+        if (await this.familyRevoked(familyId)) throw unauthenticated('This session was signed out.');
+        return { ...pair, accessTokenExpiresAt: new Date(pair.accessTokenExpiresAt) };
+      }
+      if (Date.now() + wait > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    throw new DomainError('CONFLICT', 'This session is being refreshed by another request; retry in a moment.', { retryAfterMs: 500 });
   }
 
   /** Revokes the session the refresh token belongs to. Unknown tokens are not an error. */
@@ -211,7 +274,8 @@ export class AuthService {
   /** One indexed query per session per sessionCacheMs, not one per request. */
   private async sessionLive(sessionId: string, userId: string): Promise<boolean> {
     const now = Date.now();
-    if ((this.liveSessions.get(sessionId) ?? 0) > now) return true;
+    const known = this.liveSessions.get(sessionId);
+    if (known && known.userId === userId && known.until > now) return true;
     // Revocation is family-wide: one revoked row means the whole session is over; a family
     // with no row never existed (or went with its user).
     const [state] = await this.db.$queryRaw<{ rows: number; revoked: boolean }[]>`
@@ -220,7 +284,7 @@ export class AuthService {
     const live = Boolean(state && state.rows > 0 && !state.revoked);
     if (live) {
       this.liveSessions.delete(sessionId);
-      this.liveSessions.set(sessionId, now + this.options.sessionCacheMs);
+      this.liveSessions.set(sessionId, { userId, until: now + this.options.sessionCacheMs });
       if (this.liveSessions.size > MAX_CACHED_SESSIONS) this.liveSessions.delete(this.liveSessions.keys().next().value as string);
     }
     return live;

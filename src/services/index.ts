@@ -6,7 +6,7 @@ import type { Db } from '../db/client.js';
 import type { PubSub } from '../pubsub/topics.js';
 import { Access } from './access.js';
 import { AttachmentService } from './attachments.js';
-import { AuthService } from './auth.js';
+import { AuthService, memoryRotationStore, redisRotationStore } from './auth.js';
 import { ChannelService } from './channels.js';
 import { GuildService } from './guilds.js';
 import { MessageService } from './messages.js';
@@ -65,9 +65,11 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
         refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
         argon2MemoryKib: config.ARGON2_MEMORY_KIB,
         sessionCacheMs: config.SESSION_CACHE_MS,
+        refreshGraceMs: config.REFRESH_GRACE_MS,
       },
       limits,
       pubsub,
+      redis ? redisRotationStore(redis) : memoryRotationStore(),
     ),
     users,
     guilds,

@@ -8,6 +8,7 @@ import {
   clientWithToken,
   createGuild,
   failsOnField,
+  localId,
   signIn,
   signUp,
   uniqueName,
@@ -30,7 +31,8 @@ let server: TestServer;
 let anonymous: Client;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  // no grace window: a rotated token is spent at once (the window has tests of its own below)
+  server = await startTestServer({ env: { REFRESH_GRACE_MS: '0' } });
   anonymous = new Client(server.graphqlUrl);
 });
 afterAll(async () => {
@@ -188,6 +190,29 @@ describe('access tokens', () => {
     expect((await viewerWith(forged)).code).toBe('UNAUTHENTICATED');
   });
 
+  it('refuses a well-signed token whose session never existed, belongs to someone else, or whose user does not exist', async () => {
+    const user = await signUp(server.graphqlUrl);
+    const other = await signUp(server.graphqlUrl);
+    const { sid } = JSON.parse(Buffer.from(other.token!.split('.')[1]!, 'base64url').toString()) as { sid: string };
+    const sign = (sub: string, session: string) =>
+      new SignJWT({ sid: session })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setSubject(sub)
+        .setIssuer('chat-backend')
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .sign(new TextEncoder().encode('test-secret-test-secret-test-secret-0123'));
+    // the test server's own secret signs all three: only the session decides
+    expect(await viewerWith(await sign(localId(other.userId!), sid))).toEqual({ id: other.userId });
+    for (const token of [
+      await sign(localId(user.userId!), '01ARZ3NDEKTSV4RRFFQ69G5FAV'),
+      await sign(localId(user.userId!), sid),
+      await sign('01ARZ3NDEKTSV4RRFFQ69G5FAV', sid),
+    ]) {
+      expect((await viewerWith(token)).code).toBe('UNAUTHENTICATED');
+    }
+  });
+
   it('refuses an expired token with a message about expiry, and the session still refreshes', async () => {
     // Expiry is in whole seconds: a 2 s token lives at least 1 s, time enough to use it once.
     const shortLived = await startTestServer({ env: { ACCESS_TOKEN_TTL_SECONDS: '2' } });
@@ -245,7 +270,7 @@ describe('refreshSession', () => {
     expect((await refresh(otherDevice.refreshToken!)).user.id).toBe(user.userId);
   });
 
-  it('of two simultaneous refreshes with one token, at most one wins, and the session is then revoked', async () => {
+  it('without a grace window, of two simultaneous refreshes with one token at most one wins, and the session is revoked', async () => {
     const user = await signUp(server.graphqlUrl);
     const results = await Promise.all([1, 2].map(() => anonymous.request<{ refreshSession: any }>(REFRESH, { t: user.refreshToken })));
     const winners = results.filter((r) => !r.errors);
@@ -307,5 +332,44 @@ describe('anonymous callers', () => {
     const owner = await signUp(server.graphqlUrl);
     const { guildId } = await createGuild(owner, 'Public', true);
     await anonymous.fails('UNAUTHENTICATED', `query($id: ID!) { guild(id: $id) { id } }`, { id: guildId });
+  });
+});
+
+describe('refreshSession from several tabs at once', () => {
+  let graceful: TestServer;
+  const GRACE_MS = 1_500;
+  beforeAll(async () => {
+    graceful = await startTestServer({ env: { REFRESH_GRACE_MS: String(GRACE_MS) } });
+  });
+  afterAll(() => graceful?.stop());
+
+  const refreshOn = (token: string) =>
+    new Client(graceful.graphqlUrl).request<{ refreshSession: { accessToken: string; refreshToken: string } }>(REFRESH, { t: token });
+
+  it('gives every tab refreshing with the same token the same new pair, and keeps the session', async () => {
+    const user = await signUp(graceful.graphqlUrl);
+    const answers = await Promise.all(Array.from({ length: 10 }, () => refreshOn(user.refreshToken!)));
+    for (const a of answers) expect(a.errors, JSON.stringify(a.errors)).toBeUndefined();
+    const pairs = new Set(answers.map((a) => `${a.data!.refreshSession.accessToken} ${a.data!.refreshSession.refreshToken}`));
+    expect(pairs.size).toBe(1);
+    const next = answers[0]!.data!.refreshSession;
+    const client = clientWithToken(graceful.graphqlUrl, next.accessToken);
+    expect((await client.ok(VIEWER)).viewer.id).toBe(user.userId);
+    // and the session goes on rotating
+    const after = await refreshOn(next.refreshToken);
+    expect(after.errors).toBeUndefined();
+  });
+
+  it('answers a rotated token again within the window, and takes it for theft after', async () => {
+    const user = await signUp(graceful.graphqlUrl);
+    const first = (await refreshOn(user.refreshToken!)).data!.refreshSession;
+    const again = (await refreshOn(user.refreshToken!)).data!.refreshSession;
+    expect(again).toEqual(first);
+    // the window is configuration, not a guess: let it pass
+    await new Promise((r) => setTimeout(r, GRACE_MS + 100));
+    const late = await refreshOn(user.refreshToken!);
+    expect(late.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const viewer = await clientWithToken(graceful.graphqlUrl, first.accessToken).request(VIEWER);
+    expect(viewer.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 });
