@@ -14,7 +14,7 @@ import type { GraphiQLOptions, Plugin } from 'graphql-yoga';
 export const GRAPHIQL_CSP = [
   "default-src 'self'",
   // the page's one inline script (the bundle) and the editor's workers made from blobs
-  "script-src 'self' 'unsafe-inline' 'unsafe-eval' blob:",
+  "script-src 'self' 'unsafe-inline' blob:",
   "worker-src 'self' blob:",
   "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data: blob:",
