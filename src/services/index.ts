@@ -56,7 +56,7 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
     maxFiles: config.MAX_UPLOAD_FILES,
   });
   const messages = new MessageService(db, access, pubsub, typing, readStates, attachments, limits);
-  const signer = new TokenSigner(config.JWT_SECRET, config.ACCESS_TOKEN_TTL_SECONDS);
+  const signer = new TokenSigner(config.JWT_SECRET, config.ACCESS_TOKEN_TTL_SECONDS, config.JWT_PREVIOUS_SECRETS);
   return {
     auth: new AuthService(
       db,

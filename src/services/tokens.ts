@@ -1,5 +1,9 @@
 // Access tokens: short-lived HS256 JWTs carrying the user (sub) and the login session (sid).
-import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
+// Keys rotate without signing anyone out: JWT_SECRET signs, and tokens name their key in the
+// `kid` header (a digest of the secret, never the secret); JWT_PREVIOUS_SECRETS still verify
+// the tokens they signed until those expire (at most ACCESS_TOKEN_TTL_SECONDS after the switch).
+import { createHash } from 'node:crypto';
+import { SignJWT, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import { unauthenticated } from './errors.js';
 
 const ISSUER = 'chat-backend';
@@ -10,21 +14,52 @@ export interface AccessClaims {
   expiresAt: Date;
 }
 
+/** The key id of a secret: 16 characters of its SHA-256, which tell keys apart and reveal nothing. */
+export const keyId = (secret: string) => createHash('sha256').update(`chat-backend jwt kid\0${secret}`).digest('base64url').slice(0, 16);
+
+interface VerificationKey {
+  kid: string;
+  key: Uint8Array;
+}
+
 export class TokenSigner {
   private readonly key: Uint8Array;
+  private readonly kid: string;
+  /** the signing key first, then the previous ones */
+  private readonly keys: VerificationKey[];
 
   constructor(
     secret: string,
     private readonly ttlSeconds: number,
+    previousSecrets: readonly string[] = [],
   ) {
-    this.key = new TextEncoder().encode(secret);
+    const encode = (s: string): VerificationKey => ({ kid: keyId(s), key: new TextEncoder().encode(s) });
+    const current = encode(secret);
+    this.key = current.key;
+    this.kid = current.kid;
+    this.keys = [current, ...previousSecrets.filter((s) => s !== secret).map(encode)];
+  }
+
+  /** Keys to try for a token: the one its kid names; without a kid (tokens signed before key
+   *  ids existed), every key. An unknown kid matches none. */
+  private keysFor(token: string): Uint8Array[] {
+    let kid: unknown;
+    try {
+      kid = decodeProtectedHeader(token).kid;
+    } catch {
+      throw unauthenticated('Invalid access token.');
+    }
+    if (kid === undefined) return this.keys.map((k) => k.key);
+    const found = this.keys.find((k) => k.kid === kid);
+    if (!found) throw unauthenticated('Invalid access token.');
+    return [found.key];
   }
 
   async sign(userId: string, sessionId: string): Promise<{ token: string; expiresAt: Date }> {
     const now = Math.floor(Date.now() / 1000);
     const exp = now + this.ttlSeconds;
     const token = await new SignJWT({ sid: sessionId })
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: this.kid })
       .setSubject(userId)
       .setIssuer(ISSUER)
       .setIssuedAt(now)
@@ -36,7 +71,18 @@ export class TokenSigner {
   /** Verifies a token; throws UNAUTHENTICATED with a reason a client can act on. */
   async verify(token: string): Promise<AccessClaims> {
     try {
-      const { payload } = await jwtVerify(token, this.key, { issuer: ISSUER, algorithms: ['HS256'] });
+      const keys = this.keysFor(token);
+      let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'] | undefined;
+      for (const [i, key] of keys.entries()) {
+        try {
+          ({ payload } = await jwtVerify(token, key, { issuer: ISSUER, algorithms: ['HS256'] }));
+          break;
+        } catch (err) {
+          // a kid-less token: a bad signature under one key may be good under the next
+          if (!(err instanceof joseErrors.JWSSignatureVerificationFailed) || i === keys.length - 1) throw err;
+        }
+      }
+      if (!payload) throw unauthenticated('Invalid access token.');
       if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || typeof payload.exp !== 'number') {
         throw unauthenticated('Invalid access token.');
       }
