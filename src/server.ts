@@ -18,6 +18,7 @@ import { csrfPrevention, disableIntrospection, unreadableRequestsAreBadRequests 
 import { enforceBodyDeadline, httpServerOptions } from './http/timeouts.js';
 import { createUploadRoutes } from './http/uploads.js';
 import { WEB_DIST_DIR, createWebClientRoutes } from './http/webClient.js';
+import { sessionBoundStreams } from './http/sessionBoundStreams.js';
 import { type WebSocketTransport, attachWebSocket } from './http/websocket.js';
 import { type Logger, createLogger } from './logger.js';
 import type { PubSub } from './pubsub/topics.js';
@@ -86,6 +87,7 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
   const errorMasker = createErrorMasker(log, { hideSuggestions: config.NODE_ENV === 'production' });
   const metrics = createMetrics({ config, log });
   const cors = createCorsPolicy(config);
+  const sseSessions = await sessionBoundStreams(pubsub);
   const yoga = createYoga<Record<string, never>, GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -113,6 +115,7 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
         blockFieldSuggestion: { enabled: config.NODE_ENV === 'production' },
       }),
       metrics.yogaPlugin,
+      sseSessions.plugin,
       csrfPrevention(),
       ...(config.GRAPHQL_INTROSPECTION ? [] : [disableIntrospection()]),
       persistedQueries(),
@@ -224,6 +227,7 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
         }
       };
       await step('websocket', () => websocket.close());
+      await step('sse sessions', () => sseSessions.close());
       // let the closed sockets' subscriptions release their PubSub listeners first
       await new Promise((resolve) => setImmediate(resolve));
       await step('http', () => new Promise<void>((resolve) => {
