@@ -14,6 +14,7 @@ import { createErrorMasker } from './http/errors.js';
 import { createGraphiQLRenderer, graphiqlHeaders, graphiqlOptions } from './http/graphiql.js';
 import { createMetrics } from './http/metrics.js';
 import { persistedQueries } from './http/persistedQueries.js';
+import { withRequestId } from './http/requestId.js';
 import { csrfPrevention, disableIntrospection, unreadableRequestsAreBadRequests } from './http/requestGuards.js';
 import { enforceBodyDeadline, httpServerOptions } from './http/timeouts.js';
 import { createUploadRoutes } from './http/uploads.js';
@@ -144,21 +145,23 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
     return false;
   };
 
-  const httpServer = createServer(httpServerOptions(config), (req, res) => {
-    metrics.track(req, res);
-    enforceBodyDeadline(req, res, config);
-    if (cors.handle(req, res)) return;
-    metrics
-      .handle(req, res)
-      .then((handled) => handled || handleHealth(req, res))
-      .then((handled) => handled || uploads.handle(req, res))
-      .then((handled) => handled || web.handle(req, res))
-      .then((handled) => (handled ? undefined : yoga.requestListener(req, res)))
-      .catch((err) => {
-        log.error({ err }, 'request failed');
-        if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
-      });
-  });
+  const httpServer = createServer(httpServerOptions(config), (req, res) =>
+    withRequestId(req, res, () => {
+      metrics.track(req, res);
+      enforceBodyDeadline(req, res, config);
+      if (cors.handle(req, res)) return;
+      metrics
+        .handle(req, res)
+        .then((handled) => handled || handleHealth(req, res))
+        .then((handled) => handled || uploads.handle(req, res))
+        .then((handled) => handled || web.handle(req, res))
+        .then((handled) => (handled ? undefined : yoga.requestListener(req, res)))
+        .catch((err) => {
+          log.error({ err }, 'request failed');
+          if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+        });
+    }),
+  );
 
   const websocket = await attachWebSocket({
     httpServer,
