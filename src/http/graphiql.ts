@@ -25,18 +25,25 @@ export const GRAPHIQL_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const WELCOME = `# Chat API — GraphiQL
+const WELCOME = `# Chat API
 #
-# Sign in (or register), then put the access token in the Headers pane below:
-#   { "Authorization": "Bearer <accessToken>" }
-# Queries, mutations and subscriptions (over Server-Sent Events) all carry those headers.
+# 1. Sign in (or register) below.
+# 2. Put the access token in the Headers pane:
+#    { "Authorization": "Bearer <accessToken>" }
+# Queries, mutations and subscriptions (over
+# Server-Sent Events) all carry those headers.
 #
 # mutation {
-#   login(input: { login: "ada", password: "correct horse battery staple" }) { accessToken refreshToken }
+#   login(input: { login: "ada", password: "…" }) {
+#     accessToken
+#     refreshToken
+#   }
 # }
 #
 # subscription Live($channelId: ID!) {
-#   messageAdded(channelId: $channelId) { id content author { username } }
+#   messageAdded(channelId: $channelId) {
+#     id content author { username }
+#   }
 # }
 {
   viewer { id username }
