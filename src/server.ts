@@ -17,6 +17,7 @@ import { persistedQueries } from './http/persistedQueries.js';
 import { withRequestId } from './http/requestId.js';
 import { csrfPrevention, disableIntrospection, unreadableRequestsAreBadRequests } from './http/requestGuards.js';
 import { enforceBodyDeadline, httpServerOptions } from './http/timeouts.js';
+import { createHealthRoutes } from './http/health.js';
 import { createUploadRoutes } from './http/uploads.js';
 import { WEB_DIST_DIR, createWebClientRoutes } from './http/webClient.js';
 import { sessionBoundStreams } from './http/sessionBoundStreams.js';
@@ -65,7 +66,7 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
     connections: realtime.connections,
     typingRegistry: realtime.typingRegistry,
     redis: realtime.redis,
-    onError: (err) => log.warn({ err }, 'presence heartbeat failed'),
+    onError: (err, what = 'presence heartbeat failed') => log.warn({ err }, what),
   });
   services.presence.start();
   await services.auth.start();
@@ -127,23 +128,11 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
     ],
   });
 
-  const handleHealth = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
-    if (req.url === '/health/live') {
-      sendJson(res, 200, { status: 'ok' });
-      return true;
-    }
-    if (req.url === '/health/ready') {
-      const checks: Record<string, string> = {};
-      checks.database = await db.ping().then(() => 'ok', (err: Error) => `error: ${err.message}`);
-      if (realtime.kind === 'redis') {
-        checks.redis = await realtime.ping().then(() => 'ok', (err: Error) => `error: ${err.message}`);
-      }
-      const ok = Object.values(checks).every((v) => v === 'ok');
-      sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', checks });
-      return true;
-    }
-    return false;
-  };
+  const health = createHealthRoutes({
+    checks: { database: () => db.ping(), ...(realtime.kind === 'redis' ? { redis: () => realtime.ping() } : {}) },
+    timeoutMs: 800,
+    log,
+  });
 
   const httpServer = createServer(httpServerOptions(config), (req, res) =>
     withRequestId(req, res, () => {
@@ -152,7 +141,7 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
       if (cors.handle(req, res)) return;
       metrics
         .handle(req, res)
-        .then((handled) => handled || handleHealth(req, res))
+        .then((handled) => handled || health.handle(req, res))
         .then((handled) => handled || uploads.handle(req, res))
         .then((handled) => handled || web.handle(req, res))
         .then((handled) => (handled ? undefined : yoga.requestListener(req, res)))

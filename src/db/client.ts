@@ -127,7 +127,8 @@ async function openPostgres(connectionString: string): Promise<Database> {
     prismaClientClass(),
   ]);
   const PrismaPgWholeScripts = wholeScriptsAdapter(PrismaPg);
-  const pool = new pg.Pool({ connectionString, max: 10 });
+  // a server that does not answer fails the request within seconds instead of hanging it
+  const pool = new pg.Pool({ connectionString, max: 10, connectionTimeoutMillis: 2_000 });
   // A pool error (server restart) must not crash the process; queries will report it.
   pool.on('error', () => {});
   const counted = countQueries(new PrismaPg(pool));

@@ -3,6 +3,7 @@ import { GraphQLError } from 'graphql';
 import { createGraphQLError } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { DomainError } from '../services/errors.js';
+import { RETRY_AFTER_MS, isDependencyFailure } from './dependencyFailures.js';
 
 const KEPT_CODES = new Set([
   'UNAUTHENTICATED',
@@ -11,6 +12,7 @@ const KEPT_CODES = new Set([
   'BAD_USER_INPUT',
   'CONFLICT',
   'RATE_LIMITED',
+  'SERVICE_UNAVAILABLE',
   'PAYLOAD_TOO_LARGE',
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
@@ -76,6 +78,14 @@ export function createErrorMasker(log: Logger, { hideSuggestions = false }: Erro
       // validation, variable coercion). That is the client's mistake, about their document;
       // a crash while building the context has a foreign cause and stays masked.
       return sanitize(graphQLError, typeof code === 'string' ? code : 'BAD_USER_INPUT');
+    }
+    if (isDependencyFailure(error)) {
+      log.warn({ err: graphQLError?.originalError ?? error, path: graphQLError?.path }, 'a dependency is unavailable');
+      return createGraphQLError('A service this request needs is unavailable; retry shortly.', {
+        nodes: graphQLError?.nodes,
+        path: graphQLError?.path,
+        extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterMs: RETRY_AFTER_MS },
+      });
     }
     log.error({ err: graphQLError?.originalError ?? error, path: graphQLError?.path }, 'unexpected error');
     return createGraphQLError(message, {

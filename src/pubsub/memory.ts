@@ -24,6 +24,8 @@ export function createMemoryPubSub(): PubSub {
         if (set.size === 0) handlers.delete(channel);
       };
     },
+    // in one process nothing is ever missed
+    onResume: () => () => {},
     async listenerCount(topic, key) {
       return handlers.get(topicChannel(topic, key))?.size ?? 0;
     },

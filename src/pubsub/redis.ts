@@ -1,5 +1,10 @@
 // PubSub across instances: graphql-redis-subscriptions over two ioredis connections (a
 // connection in subscriber mode cannot publish), both reconnecting with backoff.
+//
+// While Redis is away, commands fail at once instead of queueing (a request must not hang on
+// it, and a queue replayed on reconnect would burst into the rate limits); subscriptions come
+// back by themselves, and onResume tells listeners that what was published meanwhile was
+// missed, so durable streams (messages) catch up from the database.
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
@@ -7,17 +12,32 @@ import { type PubSub, topicChannel } from './topics.js';
 
 export function redisOptions(role: string): RedisOptions {
   return {
-    maxRetriesPerRequest: null,
-    // exponential backoff capped at 2 s; ioredis resubscribes on reconnect by itself
-    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2_000),
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    // a command on a half-open connection answers within this, or fails
+    commandTimeout: 1_500,
+    connectTimeout: 2_000,
+    // exponential backoff capped at 1 s; ioredis resubscribes on reconnect by itself
+    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1_000),
     connectionName: `chat-${role}`,
   };
 }
 
-/** An ioredis connection that reconnects with backoff and logs its trouble. */
-export function connectRedis(url: string, log: Logger, role: string): Redis {
+/** An ioredis connection that reconnects with backoff and logs its trouble; resolves once it
+ *  is ready (with the offline queue off, nothing may be sent before). */
+export async function connectRedis(url: string, log: Logger, role: string): Promise<Redis> {
   const client = new Redis(url, redisOptions(role));
   client.on('error', (err: Error) => log.warn({ err: err.message, role }, 'redis connection error'));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.disconnect();
+      reject(new Error(`Redis (${role}) did not become ready within 10 s`));
+    }, 10_000);
+    client.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
   return client;
 }
 
@@ -30,9 +50,25 @@ interface ChannelSubscription {
 }
 
 export async function createRedisPubSub(url: string, log: Logger): Promise<PubSub> {
-  const publisher = connectRedis(url, log, 'publisher');
-  const subscriber = connectRedis(url, log, 'subscriber');
-  await Promise.all([publisher.ping(), subscriber.ping()]);
+  const [publisher, subscriber] = await Promise.all([connectRedis(url, log, 'publisher'), connectRedis(url, log, 'subscriber')]);
+  // After a lost connection, the subscriptions are back once Redis answers a PING sent behind
+  // the resubscribing commands: only then is a catch-up sure to overlap live delivery.
+  const resumeHandlers = new Set<() => void>();
+  let lost = false;
+  subscriber.on('close', () => {
+    lost = true;
+  });
+  subscriber.on('ready', () => {
+    if (!lost) return;
+    lost = false;
+    subscriber
+      .ping()
+      .then(() => {
+        log.info('redis subscriptions resumed');
+        for (const handler of [...resumeHandlers]) handler();
+      })
+      .catch((err: Error) => log.warn({ err: err.message }, 'redis resume check failed'));
+  });
   // graphql-redis-subscriptions fires UNSUBSCRIBE without awaiting it; during shutdown the
   // connection may already be closing, which must not surface as an unhandled rejection.
   for (const method of ['unsubscribe', 'punsubscribe'] as const) {
@@ -79,6 +115,10 @@ export async function createRedisPubSub(url: string, log: Logger): Promise<PubSu
         if (channels.get(channel) === current) channels.delete(channel);
         inner.unsubscribe(await current.ready);
       };
+    },
+    onResume(handler) {
+      resumeHandlers.add(handler);
+      return () => resumeHandlers.delete(handler);
     },
     async listenerCount(topic, key) {
       return channels.get(topicChannel(topic, key))?.handlers.size ?? 0;

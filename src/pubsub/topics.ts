@@ -132,6 +132,11 @@ export interface PubSub {
    * (events published after that are delivered), to the function that ends it.
    */
   listen<T extends TopicName>(topic: T, key: Topics[T][0], handler: (payload: TopicPayload<T>) => void): Promise<Unlisten>;
+  /**
+   * Calls handler each time the backend regained a lost connection: events published while it
+   * was away were not delivered to this instance. Returns the function that stops it.
+   */
+  onResume(handler: () => void): () => void;
   /** How many subscriptions this instance holds on a topic key. */
   listenerCount<T extends TopicName>(topic: T, key: Topics[T][0]): Promise<number>;
   close(): Promise<void>;

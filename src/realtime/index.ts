@@ -33,8 +33,7 @@ export async function createRealtimeBackend(config: Config, log: Logger): Promis
     };
   }
   const pubsub = await createRedisPubSub(config.REDIS_URL, log);
-  const state = connectRedis(config.REDIS_URL, log, 'state');
-  await state.ping();
+  const state = await connectRedis(config.REDIS_URL, log, 'state');
   return {
     kind: 'redis',
     pubsub,

@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { monotonicFactory } from 'ulid';
+import { encodeTime, monotonicFactory } from 'ulid';
 
 // Monotonic within this process: two messages created in the same millisecond still sort
 // in creation order, which is what makes ids usable as cursors.
 const ulid = monotonicFactory();
 
 export const newId = (): string => ulid();
+
+/** The smallest id a message created at or after `ms` can have: "since then" as a cursor. */
+export const idFloorAt = (ms: number): string => `${encodeTime(ms, 10)}${'0'.repeat(16)}`;
 
 /** An opaque random token (invite codes, refresh tokens). */
 export const randomToken = (bytes: number): string => randomBytes(bytes).toString('base64url');

@@ -28,7 +28,7 @@ export interface ServiceDeps {
   config: Config;
   connections: ConnectionRegistry;
   typingRegistry: TypingRegistry;
-  onError?: (err: unknown) => void;
+  onError?: (err: unknown, what?: string) => void;
   /** shared counters across instances; rate limits count in memory without it */
   redis?: Redis;
 }
@@ -55,7 +55,7 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
     maxBytes: config.MAX_UPLOAD_BYTES,
     maxFiles: config.MAX_UPLOAD_FILES,
   });
-  const messages = new MessageService(db, access, pubsub, typing, readStates, attachments, limits);
+  const messages = new MessageService(db, access, pubsub, typing, readStates, attachments, limits, onError);
   const signer = new TokenSigner(config.JWT_SECRET, config.ACCESS_TOKEN_TTL_SECONDS, config.JWT_PREVIOUS_SECRETS);
   return {
     auth: new AuthService(

@@ -109,6 +109,8 @@ export class MessageService {
     private readonly readStates: ReadStateService,
     private readonly attachments: AttachmentService,
     private readonly limits: RateLimits,
+    /** told about a stored message whose event could not be published */
+    private readonly reportError: (err: unknown, what: string) => void = () => {},
   ) {}
 
   async get(actor: Actor, messageId: string) {
@@ -195,12 +197,18 @@ export class MessageService {
     if (!outcome) throw badInput('A reply must point to a message of the same channel.', 'replyToId');
     const snapshot = outcome;
     const event = snapshot;
-    await this.pubsub.publish('messageAdded', channel.id, event);
-    await Promise.all(
-      event.mentionIds.map((userId) => this.pubsub.publish('userEvent', userId, { kind: 'MENTIONED', message: event })),
-    );
-    // Sending ends the sender's typing indicator (the read marker moved with the insert).
-    await this.typing.clear(channel.id, authorId, event.author);
+    // Stored is sent: with the PubSub away, subscribers catch up from the database when it
+    // is back (RealtimeService), so the send succeeds rather than invite a duplicate retry.
+    try {
+      await this.pubsub.publish('messageAdded', channel.id, event);
+      await Promise.all(
+        event.mentionIds.map((userId) => this.pubsub.publish('userEvent', userId, { kind: 'MENTIONED', message: event })),
+      );
+      // Sending ends the sender's typing indicator (the read marker moved with the insert).
+      await this.typing.clear(channel.id, authorId, event.author);
+    } catch (err) {
+      this.reportError(err, 'a stored message could not be published; subscribers catch up when the PubSub is back');
+    }
     return event;
   }
 

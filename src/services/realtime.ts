@@ -13,6 +13,7 @@ import type {
 } from '../pubsub/topics.js';
 import type { Access } from './access.js';
 import type { Actor } from './actor.js';
+import { idFloorAt } from './ids.js';
 import { EventStream } from './streams.js';
 import type { MessageService } from './messages.js';
 
@@ -26,11 +27,15 @@ export class RealtimeService {
   /** per guild: the streams of each channel, cut when it is deleted */
   private readonly channelDeletions: SharedWatch<'guildEvent'>;
 
+  /** open messageAdded streams, for catching up after the PubSub lost its connection */
+  private readonly feeds = new Set<MessageFeed>();
+
   constructor(
     private readonly access: Access,
     private readonly pubsub: PubSub,
     private readonly messages: MessageService,
   ) {
+    pubsub.onResume(() => void this.resumeFeeds());
     this.accessRevocations = new SharedWatch(pubsub, 'userEvent', (e) => (e.kind === 'ACCESS_REVOKED' ? e.guildId : null));
     this.channelDeletions = new SharedWatch(pubsub, 'guildEvent', (e) => (e.kind === 'CHANNEL_DELETED' ? e.channelId : null));
   }
@@ -41,34 +46,51 @@ export class RealtimeService {
    */
   messageAdded(actor: Actor, channelId: string, sinceId: string | null): Promise<EventStream<MessageSnapshot>> {
     return this.channelStream(actor, channelId, async (stream) => {
-      if (!sinceId) {
-        stream.onEnd(await this.pubsub.listen('messageAdded', channelId, (m) => stream.push(m)));
-        return;
-      }
-      // Listen first and hold live events back, then replay from the database. A message can
-      // then arrive both ways; the replayed ids decide which copy is delivered.
-      const held: MessageSnapshot[] = [];
-      const replayed = new Set<string>();
-      let replaying = true;
-      stream.onEnd(
-        await this.pubsub.listen('messageAdded', channelId, (m) => {
-          if (replaying) held.push(m);
-          else if (!replayed.has(m.id)) stream.push(m);
-        }),
-      );
-      let cursor = sinceId;
-      for (;;) {
-        const batch = await this.messages.snapshotsAfter(channelId, cursor, REPLAY_BATCH);
-        for (const message of batch) {
-          replayed.add(message.id);
-          stream.push(message);
-        }
-        if (batch.length < REPLAY_BATCH || stream.ended) break;
-        cursor = batch[batch.length - 1]!.id;
-      }
-      for (const m of held) if (m.id > sinceId && !replayed.has(m.id)) stream.push(m);
-      replaying = false;
+      const feed = new MessageFeed(stream, channelId, sinceId ?? idFloorAt(Date.now()));
+      // Listen first and hold live events back, then replay from the database: no gap, and
+      // the replayed ids keep a message that arrives both ways from being delivered twice.
+      if (sinceId) feed.hold();
+      stream.onEnd(await this.pubsub.listen('messageAdded', channelId, (m) => feed.live(m)));
+      this.feeds.add(feed);
+      stream.onEnd(() => {
+        this.feeds.delete(feed);
+      });
+      if (sinceId) await this.catchUp(channelId, [feed]);
     });
+  }
+
+  /**
+   * The PubSub lost its connection and has it back: messages published meanwhile never
+   * arrived. Every open messageAdded stream replays them from the database, one query per
+   * channel, as a resume with `since` would.
+   */
+  private async resumeFeeds(): Promise<void> {
+    const byChannel = new Map<string, MessageFeed[]>();
+    for (const feed of this.feeds) {
+      const list = byChannel.get(feed.channelId);
+      if (list) list.push(feed);
+      else byChannel.set(feed.channelId, [feed]);
+    }
+    for (const [channelId, feeds] of byChannel) {
+      for (const feed of feeds) feed.hold();
+      await this.catchUp(channelId, feeds).catch(() => {
+        // the database is away too: what was held is delivered, the rest on the next resume
+        for (const feed of feeds) feed.release([]);
+      });
+    }
+  }
+
+  /** Replays the channel's messages after the feeds' cursors, then releases what they held. */
+  private async catchUp(channelId: string, feeds: MessageFeed[]): Promise<void> {
+    let cursor = feeds.reduce((min, f) => (f.cursor < min ? f.cursor : min), feeds[0]!.cursor);
+    const replayed: MessageSnapshot[] = [];
+    for (;;) {
+      const batch = await this.messages.snapshotsAfter(channelId, cursor, REPLAY_BATCH);
+      replayed.push(...batch);
+      if (batch.length < REPLAY_BATCH || feeds.every((f) => f.ended)) break;
+      cursor = batch[batch.length - 1]!.id;
+    }
+    for (const feed of feeds) feed.release(replayed);
   }
 
   messageUpdated(actor: Actor, channelId: string) {
@@ -191,6 +213,57 @@ export class RealtimeService {
       stream.end();
       throw err;
     }
+  }
+}
+
+/**
+ * One messageAdded stream's position: what it delivered last, and, while it catches up from
+ * the database, the live events it holds back until the replay is delivered.
+ */
+class MessageFeed {
+  /** newest message id delivered (or the subscription's starting point) */
+  cursor: string;
+  private held: MessageSnapshot[] | null = null;
+  /** ids delivered by a replay, which may still arrive live afterwards */
+  private replayed: Set<string> | null = null;
+
+  constructor(
+    private readonly stream: EventStream<MessageSnapshot>,
+    readonly channelId: string,
+    start: string,
+  ) {
+    this.cursor = start;
+  }
+
+  get ended(): boolean {
+    return this.stream.ended;
+  }
+
+  live(m: MessageSnapshot): void {
+    if (this.held) this.held.push(m);
+    else if (!this.replayed?.has(m.id)) this.deliver(m);
+  }
+
+  hold(): void {
+    this.held ??= [];
+  }
+
+  /** Delivers the replayed messages beyond this feed's cursor, then what was held meanwhile. */
+  release(replayed: readonly MessageSnapshot[]): void {
+    const from = this.cursor;
+    const fresh = replayed.filter((m) => m.id > from);
+    if (fresh.length) {
+      this.replayed = new Set(fresh.map((m) => m.id));
+      for (const m of fresh) this.deliver(m);
+    }
+    const held = this.held ?? [];
+    this.held = null;
+    for (const m of held) if (m.id > from && !this.replayed?.has(m.id)) this.deliver(m);
+  }
+
+  private deliver(m: MessageSnapshot): void {
+    if (m.id > this.cursor) this.cursor = m.id;
+    this.stream.push(m);
   }
 }
 
