@@ -28,6 +28,7 @@ const EnvSchema = z.object({
   REFRESH_TOKEN_TTL_SECONDS: int(60).default(30 * 24 * 3600),
   SESSION_CACHE_MS: int(0, 300_000).default(30_000),
   REFRESH_GRACE_MS: int(0, 60_000).default(10_000),
+  SHUTDOWN_TIMEOUT_MS: int(0, 120_000).default(10_000),
   ARGON2_MEMORY_KIB: int(1024).default(19_456),
   UPLOAD_DIR: z.string().min(1).default('./data/uploads'),
   MAX_UPLOAD_BYTES: int(1).default(10 * 1024 * 1024),

@@ -211,21 +211,35 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
       clearInterval(uploadSweep);
       const failed: string[] = [];
       const step = async (name: string, run: () => Promise<unknown>, { critical = true } = {}) => {
+        const started = Date.now();
         try {
           await run();
+          log.debug({ step: name, ms: Date.now() - started }, 'shutdown step done');
         } catch (err) {
           if (critical) failed.push(name);
           log[critical ? 'error' : 'warn']({ err, step: name }, 'shutdown step failed');
         }
       };
+      // no new connections; requests in flight finish (up to SHUTDOWN_TIMEOUT_MS), idle
+      // keep-alive connections go now, subscriptions end so their clients reconnect elsewhere
+      const drained = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      httpServer.closeIdleConnections();
       await step('websocket', () => websocket.close());
-      await step('sse sessions', () => sseSessions.close());
-      // let the closed sockets' subscriptions release their PubSub listeners first
-      await new Promise((resolve) => setImmediate(resolve));
-      await step('http', () => new Promise<void>((resolve) => {
-        httpServer.close(() => resolve());
-        httpServer.closeAllConnections();
-      }));
+      await step('sse streams', () => sseSessions.close());
+      await step('http', async () => {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), config.SHUTDOWN_TIMEOUT_MS)));
+        // a keep-alive connection whose request just finished is idle now: let it go too
+        const idle = setInterval(() => httpServer.closeIdleConnections(), 50);
+        const outcome = await Promise.race([drained, late]);
+        clearTimeout(timer);
+        clearInterval(idle);
+        if (outcome === 'late') {
+          log.warn({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'requests still running at the shutdown deadline were cut');
+          httpServer.closeAllConnections();
+          await drained;
+        }
+      });
       await step('metrics', () => metrics.stop(), { critical: false });
       // users this instance held still go offline when their presence entries expire
       await step('presence', () => services.presence.stop(), { critical: false });

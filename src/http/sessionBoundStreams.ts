@@ -13,19 +13,21 @@ const EXPIRED = 'The access token of this subscription expired; refresh and subs
 
 export interface SessionBoundStreams {
   plugin: Plugin<GraphQLContext>;
+  /** ends every stream (shutting down: clients reconnect elsewhere) and stops listening */
   close(): Promise<void>;
 }
 
 export async function sessionBoundStreams(pubsub: PubSub): Promise<SessionBoundStreams> {
-  const watchers = new Map<string, Set<(why: string) => void>>();
+  /** why: the last result's message, or null to end the stream without one (shutdown) */
+  const watchers = new Map<string, Set<(why: string | null) => void>>();
   const unlisten = await pubsub.listen('sessionEnded', 'all', ({ sessionId }) => {
     for (const stop of watchers.get(sessionId) ?? []) stop(ENDED);
   });
 
   async function* bound<T>(source: AsyncIterable<T>, sessionId: string, expiresAt: number): AsyncGenerator<T | { errors: unknown[] }> {
     const iterator = source[Symbol.asyncIterator]();
-    let stop!: (why: string) => void;
-    const stopped = new Promise<{ why: string }>((resolve) => (stop = (why) => resolve({ why })));
+    let stop!: (why: string | null) => void;
+    const stopped = new Promise<{ why: string | null }>((resolve) => (stop = (why) => resolve({ why })));
     const timer = setTimeout(() => stop(EXPIRED), Math.max(0, expiresAt - Date.now()));
     let sessionWatchers = watchers.get(sessionId);
     if (!sessionWatchers) watchers.set(sessionId, (sessionWatchers = new Set()));
@@ -34,7 +36,7 @@ export async function sessionBoundStreams(pubsub: PubSub): Promise<SessionBoundS
       for (;;) {
         const step = await Promise.race([iterator.next(), stopped]);
         if ('why' in step) {
-          yield { errors: [createGraphQLError(step.why, { extensions: { code: 'UNAUTHENTICATED' } })] };
+          if (step.why) yield { errors: [createGraphQLError(step.why, { extensions: { code: 'UNAUTHENTICATED' } })] };
           return;
         }
         if (step.done) return;
@@ -60,7 +62,10 @@ export async function sessionBoundStreams(pubsub: PubSub): Promise<SessionBoundS
         };
       },
     },
-    close: unlisten,
+    async close() {
+      await unlisten();
+      for (const stops of [...watchers.values()]) for (const stop of [...stops]) stop(null);
+    },
   };
 }
 

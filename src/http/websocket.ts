@@ -522,7 +522,12 @@ export async function attachWebSocket(options: WebSocketOptions): Promise<WebSoc
       clearInterval(expiry);
       await stopListening();
       for (const conn of connections) conn.socket.close(1001, 'Going away');
+      // a peer that does not answer the close handshake is cut after a grace period
+      const cut = setTimeout(() => {
+        for (const conn of connections) conn.socket.terminate();
+      }, 2_000);
       await new Promise<void>((resolve) => wss.close(() => resolve()));
+      clearTimeout(cut);
     },
   };
 }
