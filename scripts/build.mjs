@@ -1,19 +1,28 @@
 // Builds what `npm start` runs: src/ compiled to dist/, and the pre-migrated embedded database
 // template (src/db/template.ts) under node_modules/.cache.
 //
-//   node scripts/build.mjs                 compile the files that changed since the last build, refresh the template
+//   node scripts/build.mjs                 build when anything changed since the last build, refresh the template
 //   node scripts/build.mjs --check         type-check first (tsconfig.build.json) and fail on errors (`npm run build`)
-//   node scripts/build.mjs --postinstall   as the default, but nothing when src/ is absent (Docker's dependency layer)
+//   node scripts/build.mjs --postinstall   as the default, but nothing when src/ is absent (Docker's dependency layer),
+//                                          and a failure only warns (npm start retries and reports it)
 //   node scripts/build.mjs --template-only / --no-template
 //
-// Each file is compiled on its own (TypeScript's transpileModule, with tsconfig.build.json's
-// options; the project sets isolatedModules, so that is what a whole-program emit produces),
-// as tsx does for `npm run dev`: a change of one file recompiles one file, and nothing here
-// type-checks unless asked (`npm run typecheck` and CI do). dist/.build.json records every
-// source's size and mtime: a source that differs, appears or disappears is rebuilt or removed,
-// and a change of TypeScript or of the tsconfig files rebuilds everything.
+// esbuild compiles the TypeScript as tsx does for `npm run dev` (same compiler, same
+// tsconfig), and does not type-check (`npm run typecheck` and CI do). Every source file
+// becomes the file of the same path under dist/ (dist/db/client.js for src/db/client.ts, so
+// import.meta.url and every path computed from it stay what they are under tsx); only the
+// third-party JavaScript they import is bundled, once, into dist/_vendor/ chunks: Node's ESM
+// loader then reads a few dozen files at start-up instead of about 1,200 (a third of the
+// start-up CPU). Packages that must stay where npm put them are left external:
+//   - native code, WebAssembly, worker scripts or files read relative to the package
+//     (found by scanning each package for __dirname, import.meta, require.resolve and the like),
+//   - and everything those depend on, so that no package is ever loaded twice (once bundled,
+//     once from node_modules) and every external resolves from dist/ as from its importer.
+// dist/.build.json records each source's size and mtime plus what else the output depends on
+// (esbuild, the tsconfig files, package-lock.json): anything different rebuilds dist/.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -21,10 +30,17 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = path.join(ROOT, 'src');
 const DIST = path.join(ROOT, 'dist');
+const NODE_MODULES = path.join(ROOT, 'node_modules');
 const BUILD_MANIFEST = path.join(DIST, '.build.json');
 const SCHEMA = path.join(ROOT, 'prisma/schema.prisma');
 const GENERATED_CLIENT = path.join(SRC, 'generated/prisma/client.ts');
+const VENDOR = '_vendor';
 const require = createRequire(path.join(ROOT, 'package.json'));
+
+/** Never bundled, whatever the scan says: native addons, WebAssembly, engines, worker-based logging. */
+const ALWAYS_EXTERNAL = ['argon2', '@electric-sql/pglite', 'pglite-prisma-adapter', '@prisma/*', 'prisma', 'pino', 'pg', 'pg-native'];
+/** What in a package's code means it depends on where its files are. */
+const LOCATION_DEPENDENT = /\b__dirname\b|\b__filename\b|\bimport\.meta\b|\brequire\.resolve\b|\bcreateRequire\b|\bnew Worker\b|\.node['"]|\bprocess\.dlopen\b|\bnode-gyp-build\b/;
 
 const readJson = (file) => {
   try {
@@ -40,13 +56,22 @@ const mtime = (file) => {
     return undefined;
   }
 };
-const outputOf = (source) => path.join(DIST, source.replace(/\.(m?)ts$/, '.$1js'));
+const hashFile = (file) => {
+  try {
+    return createHash('sha256').update(readFileSync(file)).digest('hex');
+  } catch {
+    return 'none';
+  }
+};
 
-/** What a full rebuild depends on besides the sources themselves. */
+/** What the output depends on besides the sources themselves. */
 function buildKey() {
-  const tsVersion = readJson(path.join(ROOT, 'node_modules/typescript/package.json'))?.version ?? 'none';
-  const configs = ['tsconfig.json', 'tsconfig.build.json'].map((f) => readFileSync(path.join(ROOT, f), 'utf8'));
-  return JSON.stringify({ typescript: tsVersion, configs });
+  return JSON.stringify({
+    builder: hashFile(fileURLToPath(import.meta.url)),
+    esbuild: readJson(path.join(NODE_MODULES, 'esbuild/package.json'))?.version ?? 'none',
+    configs: ['tsconfig.json', 'tsconfig.build.json'].map((f) => hashFile(path.join(ROOT, f))),
+    dependencies: hashFile(path.join(ROOT, 'package-lock.json')),
+  });
 }
 
 /** The Prisma client is generated from schema.prisma: regenerate when the schema is newer. */
@@ -55,52 +80,146 @@ export function clientNeedsGenerate() {
   return generated === undefined || (mtime(SCHEMA) ?? 0) > generated;
 }
 
-/** Sources to (re)compile and outputs to remove since the last build. */
-export function staleness() {
-  const previous = readJson(BUILD_MANIFEST) ?? { key: null, files: {} };
-  const key = buildKey();
-  const full = previous.key !== key;
+function sourceSignatures() {
   const files = {};
-  const stale = [];
   for (const rel of readdirSync(SRC, { recursive: true })) {
     if (!/\.m?ts$/.test(rel) || rel.endsWith('.d.ts')) continue;
     const st = statSync(path.join(SRC, rel));
-    if (!st.isFile()) continue;
-    const signature = `${st.size}:${st.mtimeMs}`;
-    files[rel] = signature;
-    if (full || previous.files[rel] !== signature || !existsSync(outputOf(rel))) stale.push(rel);
+    if (st.isFile()) files[rel.split(path.sep).join('/')] = `${st.size}:${st.mtimeMs}`;
   }
-  const removed = Object.keys(previous.files).filter((rel) => !(rel in files));
-  return { key, files, stale, removed };
+  return files;
 }
 
+/** Whether dist/ is missing or older than the sources, the Prisma schema or the build inputs. */
 export function sourcesNeedBuild() {
   if (!existsSync(path.join(SRC, 'index.ts'))) return false;
   if (clientNeedsGenerate()) return true;
-  const { stale, removed } = staleness();
-  return stale.length > 0 || removed.length > 0;
+  const previous = readJson(BUILD_MANIFEST);
+  if (!previous || previous.key !== buildKey()) return true;
+  return JSON.stringify(previous.files) !== JSON.stringify(sourceSignatures());
 }
 
-function loadTypeScript() {
+function loadEsbuild() {
   try {
-    return require('typescript');
+    return require('esbuild');
   } catch {
-    throw new Error('dist/ is out of date and TypeScript is not installed: run `npm install` (with dev dependencies) first.');
+    throw new Error('dist/ is out of date and esbuild is not installed: run `npm install` (with dev dependencies) first.');
   }
 }
 
-function compileOptions(ts) {
-  const configFile = path.join(ROOT, 'tsconfig.build.json');
-  const parsed = ts.getParsedCommandLineOfConfigFile(configFile, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} });
-  if (!parsed) throw new Error(`cannot read ${configFile}`);
-  // All sources are ES modules ("type": "module"); transpileModule cannot tell without a
-  // program, so say so: NodeNext's emit for an ES module is exactly ESNext's.
-  const options = { ...parsed.options, module: ts.ModuleKind.ESNext, noEmit: false };
-  // resolution and declaration options mean nothing to a per-file compile
-  for (const key of ['moduleResolution', 'resolveJsonModule', 'declaration', 'declarationMap', 'composite', 'incremental', 'tsBuildInfoFile']) {
-    delete options[key];
+/** The directory of a package as Node resolves it from `fromDir` (nested node_modules first). */
+function packageDirFrom(name, fromDir) {
+  for (let dir = fromDir; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'node_modules', name);
+    if (existsSync(path.join(candidate, 'package.json'))) return candidate;
+    if (path.dirname(dir) === dir) return undefined;
   }
-  return options;
+}
+
+const packageNameOf = (specifier) => {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+};
+
+/** A package file's package: its directory and name (the innermost node_modules/<name>). */
+function owningPackage(file) {
+  const marker = `${path.sep}node_modules${path.sep}`;
+  const at = file.lastIndexOf(marker);
+  if (at < 0) return undefined;
+  const rest = file.slice(at + marker.length).split(path.sep);
+  const name = rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
+  return { name, dir: path.join(file.slice(0, at + marker.length), name) };
+}
+
+/** Every package `dir` depends on, transitively, as directories. */
+function dependencyClosure(dir, seen = new Set()) {
+  if (seen.has(dir)) return seen;
+  seen.add(dir);
+  const pkg = readJson(path.join(dir, 'package.json')) ?? {};
+  for (const name of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies, ...pkg.peerDependencies })) {
+    const found = packageDirFrom(name, dir);
+    if (found) dependencyClosure(found, seen);
+  }
+  return seen;
+}
+
+const stripComments = (code) => code.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`\\])\/\/[^\n]*/g, '$1');
+
+function bundleOptions(entryPoints, external, outdir) {
+  return {
+    entryPoints,
+    outbase: SRC,
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20.19',
+    tsconfig: path.join(ROOT, 'tsconfig.build.json'),
+    chunkNames: `${VENDOR}/[name]-[hash]`,
+    external,
+    keepNames: true,
+    legalComments: 'none',
+    logLevel: 'silent',
+    metafile: true,
+    absWorkingDir: ROOT,
+    // bundled CommonJS calls require() for Node's modules and the external packages
+    banner: { js: "import { createRequire as __chatCreateRequire } from 'node:module'; const require = __chatCreateRequire(import.meta.url);" },
+    plugins: [
+      {
+        // every source file is an entry of its own: between them imports stay as written
+        name: 'sources-stay-files',
+        setup(build) {
+          build.onResolve({ filter: /^\.\.?\// }, (args) => {
+            if (args.kind === 'entry-point' || !args.importer.startsWith(SRC + path.sep)) return undefined;
+            return { path: args.path, external: true };
+          });
+        },
+      },
+    ],
+  };
+}
+
+/**
+ * What must stay external besides `external`, judging by one build's inputs: packages whose
+ * code depends on its location, bundled files whose externals would resolve differently from
+ * dist/ (a nested node_modules), and everything the externals depend on.
+ */
+function moreExternals(metafile, external) {
+  const bundled = new Map(); // package dir -> { name, files }
+  for (const input of Object.keys(metafile.inputs)) {
+    const file = path.resolve(ROOT, input);
+    const owner = owningPackage(file);
+    if (!owner) continue;
+    const entry = bundled.get(owner.dir) ?? { name: owner.name, files: [] };
+    entry.files.push(file);
+    bundled.set(owner.dir, entry);
+  }
+  const add = new Set();
+  for (const [, { name, files }] of bundled) {
+    if (files.some((f) => LOCATION_DEPENDENT.test(stripComments(readFileSync(f, 'utf8'))))) add.add(name);
+  }
+  for (const [input, { imports }] of Object.entries(metafile.inputs)) {
+    const file = path.resolve(ROOT, input);
+    const owner = owningPackage(file);
+    if (!owner) continue;
+    for (const imp of imports) {
+      if (!imp.external || imp.path.startsWith('node:') || imp.path.startsWith('.')) continue;
+      const name = packageNameOf(imp.path);
+      const fromFile = packageDirFrom(name, path.dirname(file));
+      if (fromFile && fromFile !== path.join(NODE_MODULES, name)) add.add(owner.name);
+    }
+  }
+  for (const name of [...external, ...add]) {
+    if (name.includes('*')) continue;
+    const dir = packageDirFrom(name, ROOT);
+    if (!dir) continue;
+    for (const dep of dependencyClosure(dir)) {
+      const owner = owningPackage(path.join(dep, 'package.json'));
+      if (owner) add.add(owner.name);
+    }
+  }
+  return [...add].filter((name) => !external.includes(name));
 }
 
 function compile({ quiet }) {
@@ -109,47 +228,69 @@ function compile({ quiet }) {
     const gen = spawnSync(process.execPath, [path.join(ROOT, 'scripts/generate.mjs')], { stdio: 'inherit', cwd: ROOT });
     if (gen.status !== 0) throw new Error('prisma generate failed');
   }
-  const { key, files, stale, removed } = staleness();
-  if (!stale.length && !removed.length) return 0;
-  const ts = loadTypeScript();
-  const options = compileOptions(ts);
-  const started = Date.now();
-  for (const rel of stale) {
-    const source = path.join(SRC, rel);
-    const { outputText, diagnostics } = ts.transpileModule(readFileSync(source, 'utf8'), {
-      compilerOptions: options,
-      fileName: source,
-      reportDiagnostics: true,
-    });
-    if (diagnostics?.length) {
-      throw new Error(ts.formatDiagnosticsWithColorAndContext(diagnostics, formatHost(ts)));
-    }
-    const out = outputOf(rel);
-    mkdirSync(path.dirname(out), { recursive: true });
-    // written beside and renamed: a server starting meanwhile never imports half a file
-    const tmp = `${out}.${process.pid}.tmp`;
-    writeFileSync(tmp, outputText);
-    renameSync(tmp, out);
-  }
-  for (const rel of removed) rmSync(outputOf(rel), { force: true });
-  mkdirSync(DIST, { recursive: true });
-  writeFileSync(BUILD_MANIFEST, JSON.stringify({ key, files }));
-  if (!quiet) {
-    const what = stale.length === Object.keys(files).length ? 'all' : String(stale.length);
-    console.log(`build: compiled ${what} of ${Object.keys(files).length} files to dist/ in ${Date.now() - started} ms`);
-  }
-  return stale.length;
+  return sourcesNeedBuild();
 }
 
-const formatHost = (ts) => ({
-  getCanonicalFileName: (f) => f,
-  getCurrentDirectory: () => ROOT,
-  getNewLine: () => ts.sys.newLine,
-});
+async function bundle({ quiet }) {
+  const esbuild = loadEsbuild();
+  const started = Date.now();
+  const files = sourceSignatures();
+  const key = buildKey();
+  const entryPoints = Object.keys(files).map((rel) => path.join(SRC, rel));
+  // start from the last build's externals when the installed packages are the same
+  const previous = readJson(BUILD_MANIFEST);
+  let external = previous?.key && JSON.parse(previous.key).dependencies === JSON.parse(key).dependencies && previous.external
+    ? previous.external
+    : [...ALWAYS_EXTERNAL];
+  const staging = `${DIST}.build-${process.pid}`;
+  let result;
+  for (let round = 0; ; round += 1) {
+    if (round === 10) throw new Error('the external packages did not settle');
+    result = await esbuild.build({ ...bundleOptions(entryPoints, external, staging), write: false });
+    if (result.errors.length) throw new Error(result.errors.map((e) => e.text).join('\n'));
+    const more = moreExternals(result.metafile, external);
+    if (!more.length) break;
+    external = [...external, ...more].sort();
+  }
+  rmSync(staging, { recursive: true, force: true });
+  try {
+    for (const out of result.outputFiles) {
+      mkdirSync(path.dirname(out.path), { recursive: true });
+      writeFileSync(out.path, out.contents);
+    }
+    // A server started from the previous build may still import a chunk lazily: keep the
+    // previous chunks (content-hashed names) for a day.
+    const oldVendor = path.join(DIST, VENDOR);
+    if (existsSync(oldVendor)) {
+      for (const name of readdirSync(oldVendor)) {
+        const target = path.join(staging, VENDOR, name);
+        const source = path.join(oldVendor, name);
+        if (!existsSync(target) && Date.now() - (mtime(source) ?? 0) < 86_400_000) cpSync(source, target, { preserveTimestamps: true });
+      }
+    }
+    writeFileSync(path.join(staging, '.build.json'), JSON.stringify({ key, files, external }));
+    const old = `${DIST}.old-${process.pid}`;
+    if (existsSync(DIST)) renameSync(DIST, old);
+    renameSync(staging, DIST);
+    rmSync(old, { recursive: true, force: true });
+  } catch (err) {
+    rmSync(staging, { recursive: true, force: true });
+    throw err;
+  }
+  if (!quiet) {
+    const chunks = result.outputFiles.filter((f) => f.path.includes(`${path.sep}${VENDOR}${path.sep}`)).length;
+    console.log(`build: compiled ${entryPoints.length} files to dist/ (third-party code in ${chunks} chunks) in ${Date.now() - started} ms`);
+  }
+}
 
 /** tsc -p tsconfig.build.json --noEmit, through the locally installed TypeScript. */
 function typeCheck() {
-  const tsc = path.join(path.dirname(require.resolve('typescript/package.json')), 'bin/tsc');
+  let tsc;
+  try {
+    tsc = path.join(path.dirname(require.resolve('typescript/package.json')), 'bin/tsc');
+  } catch {
+    throw new Error('TypeScript is not installed: run `npm install` (with dev dependencies) first.');
+  }
   const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--noEmit'], { stdio: 'inherit', cwd: ROOT });
   if (result.status !== 0) throw new Error('type errors (tsc -p tsconfig.build.json --noEmit)');
 }
@@ -162,10 +303,43 @@ async function ensureTemplate({ quiet }) {
   }
 }
 
+const BUILD_LOCK = path.join(NODE_MODULES, '.cache/chat-backend/build.lock');
+
+/**
+ * One build at a time per checkout (instances started together on stale sources all call the
+ * build): the others wait, then find nothing left to do. A lock older than 5 minutes is a
+ * killed build's and is taken over.
+ */
+async function withBuildLock(fn) {
+  mkdirSync(path.dirname(BUILD_LOCK), { recursive: true });
+  const deadline = Date.now() + 10 * 60_000;
+  for (;;) {
+    try {
+      mkdirSync(BUILD_LOCK);
+      break;
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+    }
+    if (Date.now() - (mtime(BUILD_LOCK) ?? Date.now()) > 5 * 60_000) {
+      rmSync(BUILD_LOCK, { recursive: true, force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`another build holds ${BUILD_LOCK}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(BUILD_LOCK, { recursive: true, force: true });
+  }
+}
+
 export async function build({ check = false, template = true, sources = true, quiet = false } = {}) {
   if (check) typeCheck();
-  if (sources) compile({ quiet });
-  if (template) await ensureTemplate({ quiet });
+  await withBuildLock(async () => {
+    if (sources && compile({ quiet })) await bundle({ quiet });
+    if (template) await ensureTemplate({ quiet });
+  });
 }
 
 async function main(args) {

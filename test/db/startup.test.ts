@@ -1,7 +1,8 @@
 // The production start path, as `npm start` runs it (package.json's "start": compiled
-// JavaScript from dist/, rebuilt when stale), on a fresh embedded data directory and again on
-// the same directory: it becomes ready, serves, stops cleanly on SIGTERM and keeps its data.
-// How fast it starts is the benchmark's business (bench/), not this test's.
+// JavaScript from dist/, rebuilt when stale, third-party code bundled), on a fresh embedded
+// data directory and again on the same directory: it becomes ready, serves every transport
+// (GraphQL over HTTP and WebSocket, uploads, GraphiQL, metrics), stops cleanly on SIGTERM and
+// keeps its data. How fast it starts is the benchmark's business (bench/), not this test's.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -11,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localMigrations } from '../../src/db/migrations.js';
+import { createGuild, send, signIn, signUp } from '../support/client.js';
+import { subscribe, wsClient } from '../support/ws.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -71,19 +74,11 @@ async function stop(server: Server): Promise<void> {
   expect(code, server.output()).toBe(0);
 }
 
-async function graphql(server: Server, query: string, variables: Record<string, unknown>) {
-  const res = await fetch(`${server.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await res.json()) as { data?: Record<string, any>; errors?: unknown[] };
-}
-
 describe('npm start on the embedded database', () => {
   let tmp: string;
   let env: Record<string, string>;
-  const credentials = { username: 'coldstart', email: 'coldstart@example.com', password: 'correct horse battery' };
+  let username: string;
+  let channelId: string;
 
   beforeAll(async () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'chat-startup-'));
@@ -98,16 +93,52 @@ describe('npm start on the embedded database', () => {
     await rm(tmp, { recursive: true, force: true });
   });
 
-  it('starts on a fresh data directory, serves, and stops on SIGTERM', async () => {
+  it('starts on a fresh data directory, serves every transport, and stops on SIGTERM', async () => {
     const server = await startServer(env);
     try {
-      const res = await graphql(
-        server,
-        'mutation ($input: RegisterInput!) { register(input: $input) { user { username } } }',
-        { input: credentials },
-      );
-      expect(res.errors).toBeUndefined();
-      expect(res.data?.register.user.username).toBe(credentials.username);
+      const graphqlUrl = `${server.url}/graphql`;
+      const ada = await signUp(graphqlUrl);
+      username = ada.username!;
+      ({ generalId: channelId } = await createGuild(ada, 'Cold start'));
+
+      // a subscription over graphql-ws sees a message sent over HTTP
+      const ws = wsClient(graphqlUrl.replace(/^http/, 'ws'), ada.token);
+      try {
+        const added = subscribe<{ messageAdded: { content: string; author: { username: string } } }>(
+          ws,
+          'subscription ($c: ID!) { messageAdded(channelId: $c) { content author { username } } }',
+          { c: channelId },
+        );
+        // the subscription is live once an event sent after it arrives
+        const deadline = Date.now() + 10_000;
+        let event;
+        while (!event) {
+          await send(ada, channelId, 'first words');
+          event = await added.next(500).catch(() => undefined);
+          if (!event && Date.now() > deadline) throw new Error('no messageAdded event');
+        }
+        expect(event.messageAdded).toEqual({ content: 'first words', author: { username } });
+        added.close();
+      } finally {
+        await ws.dispose();
+      }
+
+      // an upload is stored and served back
+      const form = new FormData();
+      form.append('file', new Blob(['hello from dist'], { type: 'text/plain' }), 'hello.txt');
+      const upload = await fetch(`${server.url}/uploads`, { method: 'POST', headers: { authorization: `Bearer ${ada.token}` }, body: form });
+      expect(upload.status).toBe(200);
+      const { attachments } = (await upload.json()) as { attachments: { url: string }[] };
+      const file = await fetch(new URL(attachments[0]!.url, server.url));
+      expect(await file.text()).toBe('hello from dist');
+
+      // GraphiQL, from the installed packages, and the metrics
+      const page = await fetch(graphqlUrl, { headers: { accept: 'text/html' } });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('YogaGraphiQL');
+      const metrics = await fetch(`${server.url}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toContain('graphql_yoga_http_duration');
     } finally {
       await stop(server);
     }
@@ -132,13 +163,12 @@ describe('npm start on the embedded database', () => {
   it('starts again on the same directory and finds what it stored', async () => {
     const server = await startServer(env);
     try {
-      const res = await graphql(
-        server,
-        'mutation ($input: LoginInput!) { login(input: $input) { user { username } } }',
-        { input: { login: credentials.email, password: credentials.password } },
+      const ada = await signIn(`${server.url}/graphql`, username);
+      const data = await ada.ok<{ channel: { messages: { edges: { node: { content: string } }[] } } }>(
+        'query ($c: ID!) { channel(id: $c) { messages(first: 10) { edges { node { content } } } } }',
+        { c: channelId },
       );
-      expect(res.errors).toBeUndefined();
-      expect(res.data?.login.user.username).toBe(credentials.username);
+      expect(data.channel.messages.edges.map((e) => e.node.content)).toContain('first words');
     } finally {
       await stop(server);
     }
