@@ -40,8 +40,10 @@
 //   BENCH_MEMORY_CONNECTIONS (2000 [200]), BENCH_MEMORY_WARMUP connections before the baseline (100 [20])
 //   BENCH_SUBS_ON_SOCKET comma-separated sizes (1000,10000 [1000])
 //   BENCH_COLD_REPEAT    fresh + warm start pairs, median reported (3 [1])
-//   BENCH_HISTORY_MESSAGES (1000000 [20000]), BENCH_HISTORY_SMALL (100), BENCH_HISTORY_REPEAT (30 [5])
+//   BENCH_HISTORY_MESSAGES (1000000 [20000]), BENCH_HISTORY_SMALL (100), BENCH_HISTORY_REPEAT (30 [5]),
+//   BENCH_HISTORY_OTHERS newer messages in a third channel, so the big one is not the newest (50000 [2000])
 //   BENCH_VERBOSE=1      also list the SQL statements each counted operation sent
+//   BENCH_KEEP_DATABASE=1  keep the scratch database (its URL is printed) to look into it after
 //
 // Every server is a child process started from package.json's "start" script (read at run
 // time), reached only through its public API: POST /graphql, graphql-ws on ws://…/graphql and

@@ -290,7 +290,8 @@ export class Bench {
     await step('instances', () => Promise.all(this.instances.map((i) => i.stop())));
     await step('everything else', () => stopAll());
     await step('database pool', () => this.db?.end() ?? Promise.resolve());
-    await step('scratch database', () => this.scratch?.drop() ?? Promise.resolve());
+    if (this.knobs.keepDatabase && this.scratch) console.error(`bench: kept the scratch database: ${this.scratch.url}`);
+    else await step('scratch database', () => this.scratch?.drop() ?? Promise.resolve());
     if (this.tmp) await step('temp dir', () => rm(this.tmp, { recursive: true, force: true }));
   }
 }

@@ -37,6 +37,7 @@ export const knobs = {
   redisUrl: process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379/9',
   workers: num('BENCH_WORKERS', 2, 2, 1, 16),
   verbose: ['1', 'true', 'yes'].includes((process.env.BENCH_VERBOSE ?? '').toLowerCase()),
+  keepDatabase: ['1', 'true', 'yes'].includes((process.env.BENCH_KEEP_DATABASE ?? '').toLowerCase()),
   drainMs: num('BENCH_DRAIN_MS', 3000, 2000, 0, 60_000),
   lagMs: num('BENCH_LAG_MS', 1000, 1000, 10, 60_000),
   liveTimeoutMs: num('BENCH_LIVE_TIMEOUT_MS', 60_000, 30_000, 1000, 600_000),
@@ -72,6 +73,7 @@ export const knobs = {
   coldRepeat: num('BENCH_COLD_REPEAT', 3, 1, 1, 20),
 
   historyMessages: num('BENCH_HISTORY_MESSAGES', 1_000_000, 20_000, 100, 20_000_000),
+  historyOthers: num('BENCH_HISTORY_OTHERS', 50_000, 2_000, 0, 10_000_000),
   historySmall: num('BENCH_HISTORY_SMALL', 100, 100, 1, 1_000_000),
   historyRepeat: num('BENCH_HISTORY_REPEAT', 30, 5, 1, 1000),
 };
