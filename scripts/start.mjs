@@ -23,9 +23,10 @@ function runBuild(args) {
 if (sourcesNeedBuild()) runBuild(['--no-template']);
 
 if (!process.env.DATABASE_URL) {
-  const [{ loadConfig }, { isFreshDataDir, templateMatches }] = await Promise.all([
+  const [{ loadConfig }, { isFreshDataDir, templateMatches }, { preopenDatabase }] = await Promise.all([
     import(dist('config.js')),
     import(dist('db/template.js')),
+    import(dist('db/client.js')),
   ]);
   let dataDir;
   try {
@@ -36,6 +37,8 @@ if (!process.env.DATABASE_URL) {
   if (dataDir !== undefined) {
     const fresh = dataDir === ':memory:' || dataDir.startsWith('memory://') || (await isFreshDataDir(dataDir).catch(() => false));
     if (fresh && !(await templateMatches())) runBuild(['--template-only']);
+    // start the database now rather than after index.js's own imports (src/index.ts does the same, a no-op then)
+    preopenDatabase({ pgliteDataDir: dataDir });
   }
 }
 
