@@ -2,8 +2,21 @@
 import { GraphQLError } from 'graphql';
 import { createGraphQLError } from 'graphql-yoga';
 import type { Logger } from 'pino';
-import { DomainError } from '../services/errors.js';
+import { DomainError, type ErrorCode } from '../services/errors.js';
 import { RETRY_AFTER_MS, isDependencyFailure } from './dependencyFailures.js';
+
+/** The HTTP status each refusal answers with where a transport speaks HTTP statuses (the
+ *  upload route; GraphQL over HTTP answers 200 with the code in the body). */
+export const HTTP_STATUS: Record<ErrorCode | 'SERVICE_UNAVAILABLE', number> = {
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  BAD_USER_INPUT: 400,
+  CONFLICT: 409,
+  RATE_LIMITED: 429,
+  PAYLOAD_TOO_LARGE: 413,
+  SERVICE_UNAVAILABLE: 503,
+};
 
 const KEPT_CODES = new Set([
   'UNAUTHENTICATED',

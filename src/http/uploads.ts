@@ -11,23 +11,15 @@ import type { Logger } from 'pino';
 import { toGlobalId } from '../schema/ids.js';
 import type { AttachmentService, IncomingFile } from '../services/attachments.js';
 import type { AuthService } from '../services/auth.js';
-import { DomainError, type ErrorCode, badInput, notFound, payloadTooLarge } from '../services/errors.js';
+import { DomainError, badInput, notFound, payloadTooLarge } from '../services/errors.js';
+import { RETRY_AFTER_MS, isDependencyFailure } from './dependencyFailures.js';
+import { HTTP_STATUS } from './errors.js';
 
 /** Room for the multipart framing and the non-file fields of an upload request. */
 const MULTIPART_OVERHEAD_BYTES = 1024 * 1024;
 /** What yoga allows a non-upload request body by default; uploads get a larger allowance. */
 const NON_UPLOAD_BODY_BYTES = 25_000_000;
 const IMMUTABLE = 'public, max-age=31536000, immutable';
-
-const STATUS: Record<ErrorCode, number> = {
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  BAD_USER_INPUT: 400,
-  CONFLICT: 409,
-  RATE_LIMITED: 429,
-  PAYLOAD_TOO_LARGE: 413,
-};
 
 export interface UploadRoutesDeps {
   attachments: AttachmentService;
@@ -337,7 +329,12 @@ function sendError(res: ServerResponse, err: unknown, log: Logger) {
     if (err.code === 'UNAUTHENTICATED') res.setHeader('www-authenticate', 'Bearer');
     const retryAfterMs = err.extensions.retryAfterMs;
     if (typeof retryAfterMs === 'number') res.setHeader('retry-after', String(Math.ceil(retryAfterMs / 1000)));
-    return sendJson(res, STATUS[err.code], errorBody(err.message, err.code, err.extensions));
+    return sendJson(res, HTTP_STATUS[err.code], errorBody(err.message, err.code, err.extensions));
+  }
+  if (isDependencyFailure(err)) {
+    log.warn({ err }, 'upload request failed: a dependency is unavailable');
+    res.setHeader('retry-after', String(Math.ceil(RETRY_AFTER_MS / 1000)));
+    return sendJson(res, HTTP_STATUS.SERVICE_UNAVAILABLE, errorBody('A service this request needs is unavailable; retry shortly.', 'SERVICE_UNAVAILABLE', { retryAfterMs: RETRY_AFTER_MS }));
   }
   log.error({ err }, 'upload request failed');
   sendJson(res, 500, errorBody('Unexpected error.', 'INTERNAL_SERVER_ERROR'));
