@@ -8,7 +8,7 @@ import busboy from 'busboy';
 import { GraphQLError } from 'graphql';
 import { type Plugin, createGraphQLError } from 'graphql-yoga';
 import type { Logger } from 'pino';
-import { toGlobalId } from '../schema/ids.js';
+import { toGlobalId } from '../globalIds.js';
 import type { AttachmentService, IncomingFile } from '../services/attachments.js';
 import type { AuthService } from '../services/auth.js';
 import { DomainError, badInput, notFound, payloadTooLarge } from '../services/errors.js';

@@ -1,6 +1,6 @@
 import { builder } from '../schema/builder.js';
 import { Channel, ChannelType } from '../schema/channel.js';
-import { parseGlobalId, toGlobalId } from '../schema/ids.js';
+import { parseGlobalId, toGlobalId } from '../globalIds.js';
 
 const CreateChannelInput = builder.inputType('CreateChannelInput', {
   fields: (t) => ({

@@ -1,7 +1,7 @@
 import { builder } from '../schema/builder.js';
 import { pageArgs, toConnection } from '../schema/connections.js';
 import { Guild, GuildConnection, Invite } from '../schema/guild.js';
-import { parseGlobalId, toGlobalId } from '../schema/ids.js';
+import { parseGlobalId, toGlobalId } from '../globalIds.js';
 
 const CreateGuildInput = builder.inputType('CreateGuildInput', {
   fields: (t) => ({

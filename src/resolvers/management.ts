@@ -2,7 +2,7 @@
 import { builder } from '../schema/builder.js';
 import { Channel } from '../schema/channel.js';
 import { Guild, Member } from '../schema/guild.js';
-import { parseGlobalId, toGlobalId } from '../schema/ids.js';
+import { parseGlobalId, toGlobalId } from '../globalIds.js';
 import { Permission, Role } from '../schema/role.js';
 
 const UpdateGuildInput = builder.inputType('UpdateGuildInput', {

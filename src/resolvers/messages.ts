@@ -2,7 +2,7 @@ import type { Message as PrismaMessage } from '../generated/prisma/client.js';
 import type { MessageSnapshot } from '../pubsub/topics.js';
 import { builder } from '../schema/builder.js';
 import { asEventParent } from '../schema/events.js';
-import { parseGlobalId, parseOptionalGlobalId, toGlobalId } from '../schema/ids.js';
+import { parseGlobalId, parseOptionalGlobalId, toGlobalId } from '../globalIds.js';
 import { Message } from '../schema/message.js';
 
 const SendMessageInput = builder.inputType('SendMessageInput', {

@@ -2,7 +2,7 @@ import { brandWithType } from '@pothos/core';
 import { builder } from '../schema/builder.js';
 import { Channel } from '../schema/channel.js';
 import { Guild } from '../schema/guild.js';
-import { parseAnyGlobalId } from '../schema/ids.js';
+import { parseAnyGlobalId } from '../globalIds.js';
 import { Message } from '../schema/message.js';
 import { User } from '../schema/user.js';
 import { notFound } from '../services/errors.js';

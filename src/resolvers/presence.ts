@@ -1,5 +1,5 @@
 import { builder } from '../schema/builder.js';
-import { parseGlobalId } from '../schema/ids.js';
+import { parseGlobalId } from '../globalIds.js';
 import { PresenceStatus, User } from '../schema/user.js';
 
 builder.mutationFields((t) => ({

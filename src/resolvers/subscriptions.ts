@@ -1,5 +1,5 @@
 import { builder } from '../schema/builder.js';
-import { parseGlobalId } from '../schema/ids.js';
+import { parseGlobalId } from '../globalIds.js';
 import { DeletedMessage, Message } from '../schema/message.js';
 import type { GuildEventPayload, MessageSnapshot, PresencePayload, TypingPayload } from '../pubsub/topics.js';
 import { GuildEvent, PresenceEvent, TypingEvent } from '../schema/realtime.js';

@@ -1,6 +1,6 @@
 import { builder } from '../schema/builder.js';
 import { pageArgs, toConnection } from '../schema/connections.js';
-import { parseGlobalId } from '../schema/ids.js';
+import { parseGlobalId } from '../globalIds.js';
 import { User, UserConnection } from '../schema/user.js';
 
 builder.queryFields((t) => ({

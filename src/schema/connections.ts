@@ -1,5 +1,5 @@
 import type { Page } from '../services/pagination.js';
-import { type NodeTypeName, parseGlobalId, toGlobalId } from './ids.js';
+import { type NodeTypeName, parseGlobalId, toGlobalId } from '../globalIds.js';
 
 export interface ConnectionArgs {
   first?: number | null;

@@ -1,7 +1,7 @@
 import type { MessageSnapshot } from '../pubsub/topics.js';
 import { builder } from './builder.js';
 import { asEventParent, fromEvent, viewerDependent } from './events.js';
-import { toGlobalId } from './ids.js';
+import { toGlobalId } from '../globalIds.js';
 import { User } from './user.js';
 
 type Carried = Partial<MessageSnapshot>;

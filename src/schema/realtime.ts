@@ -12,7 +12,7 @@ import { builder } from './builder.js';
 import { asEventParent } from './events.js';
 import { Channel } from './channel.js';
 import { Guild } from './guild.js';
-import { toGlobalId } from './ids.js';
+import { toGlobalId } from '../globalIds.js';
 import { PresenceStatus, User } from './user.js';
 
 /** A user of an event, resolved from its snapshot (src/schema/events.ts). */

@@ -1,6 +1,6 @@
 import { PERMISSION_NAMES, toNames } from '../services/permissions.js';
 import { builder } from './builder.js';
-import { toGlobalId } from './ids.js';
+import { toGlobalId } from '../globalIds.js';
 
 export const Permission = builder.enumType('Permission', {
   description: "Discord-style guild permissions; the owner has all, ADMINISTRATOR implies all.",

@@ -5,6 +5,7 @@ import type { MessageSnapshot, PubSub, RepliedMessageSnapshot } from '../pubsub/
 import type { Access } from './access.js';
 import type { Actor } from './actor.js';
 import { badInput, conflict, forbidden, notFound } from './errors.js';
+import { decodeGlobalId } from '../globalIds.js';
 import { isId, newId } from './ids.js';
 import { type PageArgs, planPage } from './pagination.js';
 import { insertMessage, messagePage } from './messageSql.js';
@@ -48,8 +49,8 @@ function mentionedIds(content: string, authorId: string): string[] {
 
 /** The user id inside a `User:<id>` global id, or null. */
 function decodeUserId(token: string): string | null {
-  const [type, id] = Buffer.from(token, 'base64').toString('utf8').split(':');
-  return type === 'User' && id && isId(id) ? id : null;
+  const decoded = decodeGlobalId(token);
+  return decoded?.typename === 'User' ? decoded.id : null;
 }
 
 const userSnapshotSelect = { id: true, username: true, displayName: true, createdAt: true } as const;

@@ -1,8 +1,27 @@
 // Global ids: every object's id is Relay-style, base64("Type:localId"), so `node(id)` can
-// find anything and clients can cache by id. Message ids double as message cursors.
-import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
-import { badInput, notFound } from '../services/errors.js';
-import { isId } from '../services/ids.js';
+// find anything and clients can cache by id. Message ids double as message cursors. One
+// codec for the schema, the services (mentions name users by global id) and the HTTP routes.
+import { badInput, notFound } from './services/errors.js';
+import { isId } from './services/ids.js';
+
+const encodeGlobalID = (typename: string, id: string) => Buffer.from(`${typename}:${id}`, 'utf8').toString('base64');
+
+function decodeGlobalID(globalId: string): { typename: string; id: string } {
+  const decoded = Buffer.from(globalId, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) throw new Error('not a global id');
+  return { typename: decoded.slice(0, colon), id: decoded.slice(colon + 1) };
+}
+
+/** The type and local id inside a global id, or null when it is not one. */
+export function decodeGlobalId(globalId: string): { typename: string; id: string } | null {
+  try {
+    const decoded = decodeGlobalID(String(globalId));
+    return decoded.typename && isId(decoded.id) ? decoded : null;
+  } catch {
+    return null;
+  }
+}
 
 export type NodeTypeName = 'User' | 'Guild' | 'Channel' | 'Message' | 'Member' | 'Role' | 'Attachment';
 
