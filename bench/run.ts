@@ -154,6 +154,7 @@ async function scenario(name: string, budgetS: number, fn: () => Promise<void>) 
     else await bench.disconnectAll().catch(() => {});
   } finally {
     clearTimeout(timer);
+    bench.noteServerLogs(name);
   }
   console.error(`bench: ---- ${name} done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
@@ -186,6 +187,7 @@ async function main() {
     on('memory') ? knobs.memoryConnections + knobs.memoryWarmup + 2 : 0,
   );
   await bench.ensureUsers(poolSize);
+  bench.noteServerLogs('set-up');
   bench.report.note(
     `set-up: ${bench.instances.length} API instances, ${bench.relays.length} relays, ${bench.users.length} users registered and joined through the API in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
   );

@@ -122,6 +122,8 @@ export class Bench {
       );
       this.instances.push(...started);
     }
+    // what they printed while starting is not news
+    for (const i of this.instances) if (!this.linesSeen.has(i.name)) this.linesSeen.set(i.name, i.child.lineCount());
     return this.instances.slice(0, n);
   }
 
@@ -275,6 +277,27 @@ export class Bench {
     ]);
     const byName = new Map(rows.map((r) => [r.username, r.id]));
     for (const u of need) u.dbId = byName.get(u.username);
+  }
+
+  private readonly linesSeen = new Map<string, number>();
+
+  /** Notes what the API instances logged (LOG_LEVEL=warn: warnings and errors) since the last call. */
+  noteServerLogs(scenario: string): void {
+    for (const inst of this.instances) {
+      const total = inst.child.lineCount();
+      const seen = this.linesSeen.get(inst.name) ?? 0;
+      this.linesSeen.set(inst.name, total);
+      if (total <= seen) continue;
+      const last = inst.child.tail().split('\n').pop() ?? '';
+      let text = last;
+      try {
+        const j = JSON.parse(last) as { msg?: string; err?: { message?: string }; level?: number };
+        text = `${j.msg ?? ''}${j.err?.message ? `: ${j.err.message}` : ''}`;
+      } catch {
+        /* not JSON */
+      }
+      this.report.note(`${scenario}: ${inst.name} logged ${total - seen} warning/error line(s); the last: ${text.slice(0, 240)}`);
+    }
   }
 
   async cleanup(): Promise<void> {

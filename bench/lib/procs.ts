@@ -15,6 +15,8 @@ export interface Child {
   pid: number;
   /** the last lines it printed (stdout and stderr), for error messages */
   tail(): string;
+  /** how many lines it has printed so far */
+  lineCount(): number;
   exited: Promise<number | string>;
   isRunning(): boolean;
   /** SIGTERM to its group, SIGKILL after graceMs; resolves when it has exited */
@@ -39,8 +41,13 @@ function track(name: string, proc: ChildProcess): Child {
   if (proc.pid === undefined) throw new Error(`${name}: could not start`);
   const pid = proc.pid;
   const lines: string[] = [];
+  let total = 0;
   const keep = (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n')) if (line.trim()) lines.push(line);
+    for (const line of chunk.toString().split('\n'))
+      if (line.trim()) {
+        lines.push(line);
+        total++;
+      }
     if (lines.length > 60) lines.splice(0, lines.length - 60);
   };
   proc.stdout?.on('data', keep);
@@ -61,6 +68,7 @@ function track(name: string, proc: ChildProcess): Child {
     proc,
     pid,
     tail: () => lines.slice(-25).join('\n'),
+    lineCount: () => total,
     exited,
     isRunning: () => running,
     async stop(graceMs = 3000) {
