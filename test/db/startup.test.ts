@@ -86,6 +86,7 @@ describe('npm start on the embedded database', () => {
       PGLITE_DATA_DIR: path.join(tmp, 'pglite'),
       UPLOAD_DIR: path.join(tmp, 'uploads'),
       JWT_SECRET: 'startup-test-secret-startup-test-secret',
+      METRICS_TOKEN: 'startup-test-metrics-token',
       ARGON2_MEMORY_KIB: '1024',
     };
   });
@@ -136,7 +137,7 @@ describe('npm start on the embedded database', () => {
       const page = await fetch(graphqlUrl, { headers: { accept: 'text/html' } });
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('YogaGraphiQL');
-      const metrics = await fetch(`${server.url}/metrics`);
+      const metrics = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${env.METRICS_TOKEN}` } });
       expect(metrics.status).toBe(200);
       expect(await metrics.text()).toContain('graphql_yoga_http_duration');
     } finally {
