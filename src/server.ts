@@ -1,26 +1,19 @@
 // Builds the whole service: database, PubSub, services, GraphQL over HTTP, SSE and
 // WebSocket, health and metrics. src/index.ts starts it; tests start it on a free port.
-import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
+import { type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { GraphQLError } from 'graphql';
-import { createYoga } from 'graphql-yoga';
 import type { Config } from './config.js';
-import { type GraphQLContext, clientAddressOf, createContext } from './context.js';
+import { clientAddressOf, createContext } from './context.js';
 import { type Database, openDatabase } from './db/client.js';
 import { migrateDatabase } from './db/migrate.js';
 import { createCorsPolicy } from './http/cors.js';
-import { createErrorMasker } from './http/errors.js';
-import { createGraphiQLRenderer, graphiqlHeaders, graphiqlOptions } from './http/graphiql.js';
 import { createMetrics } from './http/metrics.js';
-import { persistedQueries } from './http/persistedQueries.js';
 import { withRequestId } from './http/requestId.js';
-import { csrfPrevention, disableIntrospection, unreadableRequestsAreBadRequests } from './http/requestGuards.js';
 import { enforceBodyDeadline, httpServerOptions } from './http/timeouts.js';
 import { createHealthRoutes } from './http/health.js';
+import { createGraphQLHandler } from './http/graphql.js';
 import { createUploadRoutes } from './http/uploads.js';
 import { WEB_DIST_DIR, createWebClientRoutes } from './http/webClient.js';
-import { sessionBoundStreams } from './http/sessionBoundStreams.js';
 import { type WebSocketTransport, attachWebSocket } from './http/websocket.js';
 import { type Logger, createLogger } from './logger.js';
 import type { PubSub } from './pubsub/topics.js';
@@ -28,6 +21,8 @@ import { createRealtimeBackend } from './realtime/index.js';
 import { schema } from './schema/index.js';
 import type { Actor } from './services/actor.js';
 import { createServices } from './services/index.js';
+import { startHousekeeping } from './housekeeping.js';
+import { drainHttp, runShutdown } from './shutdown.js';
 
 export interface App {
   /** Listens on `port` (0 picks a free one); resolves to the bound port. */
@@ -70,63 +65,16 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
   });
   services.presence.start();
   await services.auth.start();
-  // Upload housekeeping; every instance may run it, the deletes are idempotent.
-  const uploadTtlMs = config.UNATTACHED_UPLOAD_TTL_SECONDS * 1000;
-  const uploadSweep = setInterval(() => {
-    services.attachments
-      .sweep(new Date(Date.now() - uploadTtlMs))
-      .then((removed) => removed && log.info({ removed }, 'removed stale upload files'))
-      .catch((err) => log.warn({ err }, 'upload sweep failed'));
-    // sendMessage nonces past their window may be used again
-    services.messages.sweepNonces().catch((err) => log.warn({ err }, 'nonce sweep failed'));
-  }, Math.min(uploadTtlMs / 2, 3_600_000));
-  uploadSweep.unref();
+  const housekeeping = startHousekeeping({ services, config, log });
   const uploads = createUploadRoutes({ attachments: services.attachments, auth: services.auth, log });
   const web = createWebClientRoutes({ distDir: WEB_DIST_DIR, log });
 
   const newContext = (actor: Actor, clientAddress?: string | null) =>
     createContext({ services, prisma: db.prisma, pubsub, config }, actor, clientAddress);
-  const errorMasker = createErrorMasker(log, { hideSuggestions: config.NODE_ENV === 'production' });
   const metrics = createMetrics({ config, log });
   const cors = createCorsPolicy(config);
-  const sseSessions = await sessionBoundStreams(pubsub);
-  const yoga = createYoga<Record<string, never>, GraphQLContext>({
-    schema,
-    graphqlEndpoint: '/graphql',
-    graphiql: config.GRAPHIQL ? graphiqlOptions : false,
-    renderGraphiQL: createGraphiQLRenderer(),
-    // CORS for every route is answered before yoga (src/http/cors.ts)
-    cors: false,
-    batching: config.GRAPHQL_BATCH_LIMIT > 0 ? { limit: config.GRAPHQL_BATCH_LIMIT } : false,
-    landingPage: false,
-    logging: log,
-    maskedErrors: { maskError: errorMasker },
-    maxRequestBodySize: uploads.graphqlMaxRequestBytes,
-    context: async ({ request, req }: { request: Request; req?: IncomingMessage }) =>
-      newContext(
-        await services.auth.authenticate(request.headers.get('authorization')),
-        clientAddressOf(req?.socket.remoteAddress, request.headers.get('x-forwarded-for'), config.TRUST_PROXY),
-      ),
-    plugins: [
-      EnvelopArmorPlugin({
-        maxDepth: { n: config.GRAPHQL_MAX_DEPTH, ignoreIntrospection: true },
-        maxTokens: { n: config.GRAPHQL_MAX_TOKENS },
-        maxAliases: { n: 30 },
-        maxDirectives: { n: 30 },
-        costLimit: { maxCost: 20_000 },
-        blockFieldSuggestion: { enabled: config.NODE_ENV === 'production' },
-      }),
-      metrics.yogaPlugin,
-      sseSessions.plugin,
-      csrfPrevention(),
-      ...(config.GRAPHQL_INTROSPECTION ? [] : [disableIntrospection()]),
-      persistedQueries(),
-      graphiqlHeaders('/graphql'),
-      uploads.yogaPlugin,
-      // after every plugin that replaces the request parser: it wraps the final one
-      unreadableRequestsAreBadRequests(),
-    ],
-  });
+  const graphql = await createGraphQLHandler({ config, log, services, pubsub, newContext, metrics, uploads });
+  const { yoga } = graphql;
 
   const health = createHealthRoutes({
     checks: { database: () => db.ping(), ...(realtime.kind === 'redis' ? { redis: () => realtime.ping() } : {}) },
@@ -159,18 +107,8 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
     services,
     newContext,
     clientAddress: (req) => clientAddressOf(req.socket.remoteAddress, headerValue(req.headers['x-forwarded-for']), config.TRUST_PROXY),
-    parseAndValidate: (query) => {
-      const enveloped = yoga.getEnveloped({ params: { query } });
-      let document;
-      try {
-        document = enveloped.parse(query);
-      } catch (err) {
-        return [err instanceof GraphQLError ? err : new GraphQLError('Syntax error')];
-      }
-      const errors = enveloped.validate(enveloped.schema, document);
-      return errors.length ? errors : document;
-    },
-    maskError: errorMasker,
+    parseAndValidate: graphql.parseAndValidate,
+    maskError: graphql.maskError,
     log,
     pubsub,
     maxMessageBytes: config.WS_MAX_MESSAGE_BYTES,
@@ -208,44 +146,20 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
      *  this instance's users are marked offline, then the backends are released. Every step
      *  runs even when an earlier one failed; the failures are logged, then reported together. */
     async stop() {
-      clearInterval(uploadSweep);
-      const failed: string[] = [];
-      const step = async (name: string, run: () => Promise<unknown>, { critical = true } = {}) => {
-        const started = Date.now();
-        try {
-          await run();
-          log.debug({ step: name, ms: Date.now() - started }, 'shutdown step done');
-        } catch (err) {
-          if (critical) failed.push(name);
-          log[critical ? 'error' : 'warn']({ err, step: name }, 'shutdown step failed');
-        }
-      };
+      housekeeping.stop();
       // no new connections; requests in flight finish (up to SHUTDOWN_TIMEOUT_MS), idle
       // keep-alive connections go now, subscriptions end so their clients reconnect elsewhere
-      const drained = new Promise<void>((resolve) => httpServer.close(() => resolve()));
-      httpServer.closeIdleConnections();
-      await step('websocket', () => websocket.close());
-      await step('sse streams', () => sseSessions.close());
-      await step('http', async () => {
-        let timer: NodeJS.Timeout | undefined;
-        const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), config.SHUTDOWN_TIMEOUT_MS)));
-        // a keep-alive connection whose request just finished is idle now: let it go too
-        const idle = setInterval(() => httpServer.closeIdleConnections(), 50);
-        const outcome = await Promise.race([drained, late]);
-        clearTimeout(timer);
-        clearInterval(idle);
-        if (outcome === 'late') {
-          log.warn({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'requests still running at the shutdown deadline were cut');
-          httpServer.closeAllConnections();
-          await drained;
-        }
-      });
-      await step('metrics', () => metrics.stop(), { critical: false });
-      // users this instance held still go offline when their presence entries expire
-      await step('presence', () => services.presence.stop(), { critical: false });
-      await step('realtime', () => realtime.close());
-      await step('database', () => db.close());
-      if (failed.length) throw new Error(`shutdown steps failed: ${failed.join(', ')}`);
+      const draining = drainHttp(httpServer, config.SHUTDOWN_TIMEOUT_MS, log);
+      await runShutdown(log, [
+        { name: 'websocket', run: () => websocket.close() },
+        { name: 'sse streams', run: () => graphql.close() },
+        { name: 'http', run: () => draining },
+        { name: 'metrics', run: () => metrics.stop(), critical: false },
+        // users this instance held still go offline when their presence entries expire
+        { name: 'presence', run: () => services.presence.stop(), critical: false },
+        { name: 'realtime', run: () => realtime.close() },
+        { name: 'database', run: () => db.close() },
+      ]);
     },
   };
 }
