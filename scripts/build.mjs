@@ -23,7 +23,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { createRequire, isBuiltin } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -143,7 +143,32 @@ function dependencyClosure(dir, seen = new Set()) {
   return seen;
 }
 
-const stripComments = (code) => code.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`\\])\/\/[^\n]*/g, '$1');
+const SCAN_CACHE = path.join(NODE_MODULES, '.cache/chat-backend/location-scan.json');
+
+/**
+ * Whether a package file's code (not its comments) mentions what makes code depend on where
+ * it is. esbuild parses and reprints the file without comments first, so a mention in a doc
+ * comment does not count; one inside a string still does (erring towards leaving it alone).
+ * Verdicts are cached by path, size and mtime.
+ */
+async function usesItsLocation(esbuild, file, cache) {
+  const st = statSync(file);
+  const key = `${file}:${st.size}:${st.mtimeMs}`;
+  if (key in cache) return cache[key];
+  const code = readFileSync(file, 'utf8');
+  let verdict = false;
+  if (LOCATION_DEPENDENT.test(code) && !file.endsWith('.json')) {
+    try {
+      const loader = /\.[cm]?tsx?$/.test(file) ? 'ts' : 'js';
+      const printed = await esbuild.transform(code, { loader, minifyWhitespace: true, legalComments: 'none', logLevel: 'silent' });
+      verdict = LOCATION_DEPENDENT.test(printed.code);
+    } catch {
+      verdict = true;
+    }
+  }
+  cache[key] = verdict;
+  return verdict;
+}
 
 function bundleOptions(entryPoints, external, outdir) {
   return {
@@ -185,7 +210,7 @@ function bundleOptions(entryPoints, external, outdir) {
  * code depends on its location, bundled files whose externals would resolve differently from
  * dist/ (a nested node_modules), and everything the externals depend on.
  */
-function moreExternals(metafile, external) {
+async function moreExternals(esbuild, metafile, external, scanCache) {
   const bundled = new Map(); // package dir -> { name, files }
   for (const input of Object.keys(metafile.inputs)) {
     const file = path.resolve(ROOT, input);
@@ -197,7 +222,12 @@ function moreExternals(metafile, external) {
   }
   const add = new Set();
   for (const [, { name, files }] of bundled) {
-    if (files.some((f) => LOCATION_DEPENDENT.test(stripComments(readFileSync(f, 'utf8'))))) add.add(name);
+    for (const file of files) {
+      if (await usesItsLocation(esbuild, file, scanCache)) {
+        add.add(name);
+        break;
+      }
+    }
   }
   for (const [input, { imports }] of Object.entries(metafile.inputs)) {
     const file = path.resolve(ROOT, input);
@@ -210,16 +240,55 @@ function moreExternals(metafile, external) {
       if (fromFile && fromFile !== path.join(NODE_MODULES, name)) add.add(owner.name);
     }
   }
-  for (const name of [...external, ...add]) {
-    if (name.includes('*')) continue;
-    const dir = packageDirFrom(name, ROOT);
-    if (!dir) continue;
-    for (const dep of dependencyClosure(dir)) {
-      const owner = owningPackage(path.join(dep, 'package.json'));
-      if (owner) add.add(owner.name);
+  // What the externals load at run time from node_modules must not be bundled as well (it
+  // would exist twice): bundle the externals themselves, on the side, to see their imports.
+  const used = new Set(add);
+  for (const { imports } of Object.values(metafile.inputs)) {
+    for (const imp of imports) {
+      if (!imp.external || imp.path.startsWith('.') || imp.path.startsWith('<') || isBuiltin(imp.path)) continue;
+      // optional packages that are not installed (required inside try/catch) load nothing
+      if (packageDirFrom(packageNameOf(imp.path), ROOT)) used.add(imp.path);
     }
   }
-  return [...add].filter((name) => !external.includes(name));
+  for (const name of await loadedByExternals(esbuild, [...used])) add.add(name);
+  return [...add].filter((name) => !external.includes(name) && !external.some((pattern) => pattern.endsWith('/*') && name.startsWith(pattern.slice(0, -1))));
+}
+
+/** The packages that these (external) imports load, themselves included, following their code. */
+async function loadedByExternals(esbuild, specifiers) {
+  if (!specifiers.length) return [];
+  const names = new Set();
+  const result = await esbuild
+    .build({
+      stdin: { contents: specifiers.map((s) => `import ${JSON.stringify(s)};`).join('\n'), resolveDir: ROOT, loader: 'js' },
+      bundle: true,
+      write: false,
+      metafile: true,
+      platform: 'node',
+      format: 'esm',
+      outdir: path.join(ROOT, '.externals-scan'),
+      loader: { '.node': 'empty', '.wasm': 'empty', '.data': 'empty' },
+      logLevel: 'silent',
+      absWorkingDir: ROOT,
+    })
+    .catch(() => undefined);
+  if (!result) {
+    // could not follow them: take every dependency they declare instead
+    for (const specifier of specifiers) {
+      const dir = packageDirFrom(packageNameOf(specifier), ROOT);
+      if (!dir) continue;
+      for (const dep of dependencyClosure(dir)) {
+        const owner = owningPackage(path.join(dep, 'package.json'));
+        if (owner) names.add(owner.name);
+      }
+    }
+    return [...names];
+  }
+  for (const input of Object.keys(result.metafile.inputs)) {
+    const owner = owningPackage(path.resolve(ROOT, input));
+    if (owner) names.add(owner.name);
+  }
+  return [...names];
 }
 
 function compile({ quiet }) {
@@ -244,14 +313,16 @@ async function bundle({ quiet }) {
     : [...ALWAYS_EXTERNAL];
   const staging = `${DIST}.build-${process.pid}`;
   let result;
+  const scanCache = readJson(SCAN_CACHE) ?? {};
   for (let round = 0; ; round += 1) {
     if (round === 10) throw new Error('the external packages did not settle');
     result = await esbuild.build({ ...bundleOptions(entryPoints, external, staging), write: false });
     if (result.errors.length) throw new Error(result.errors.map((e) => e.text).join('\n'));
-    const more = moreExternals(result.metafile, external);
+    const more = await moreExternals(esbuild, result.metafile, external, scanCache);
     if (!more.length) break;
     external = [...external, ...more].sort();
   }
+  writeFileSync(SCAN_CACHE, JSON.stringify(scanCache));
   rmSync(staging, { recursive: true, force: true });
   try {
     for (const out of result.outputFiles) {

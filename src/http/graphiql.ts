@@ -8,7 +8,6 @@
 // request like queries and mutations: `Authorization: Bearer <accessToken>` there makes
 // `messageAdded` work in GraphiQL. (Over WebSocket, GraphiQL sends the pane's headers as HTTP
 // headers of the upgrade, which browsers cannot set, and an empty connection_init payload.)
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { GraphiQLOptions, Plugin } from 'graphql-yoga';
 
 export const GRAPHIQL_CSP = [
@@ -57,14 +56,19 @@ export const graphiqlOptions: GraphiQLOptions = {
   shouldPersistHeaders: true,
 };
 
-/** yoga's renderGraphiQL option: the self-contained page, rendered once per set of options. */
+/**
+ * yoga's renderGraphiQL option: the self-contained page, rendered once per set of options.
+ * The renderer (9 MB of JavaScript, GraphiQL inlined) loads with the first page, not at
+ * start-up: parsing it cost every start about 80 ms of CPU, production ones included.
+ */
 export function createGraphiQLRenderer() {
-  const pages = new Map<string, string>();
-  return (options: GraphiQLOptions): string => {
+  const pages = new Map<string, Promise<string>>();
+  return (options: GraphiQLOptions): Promise<string> => {
     const key = JSON.stringify(options ?? {});
     let page = pages.get(key);
     if (page === undefined) {
-      page = renderGraphiQL(options);
+      page = import('@graphql-yoga/render-graphiql').then(({ renderGraphiQL }) => renderGraphiQL(options));
+      page.catch(() => pages.delete(key)); // a failed load is retried by the next request
       pages.set(key, page);
     }
     return page;
