@@ -16,8 +16,10 @@
 // start-up CPU). Packages that must stay where npm put them are left external:
 //   - native code, WebAssembly, worker scripts or files read relative to the package
 //     (found by scanning each package for __dirname, import.meta, require.resolve and the like),
-//   - and everything those depend on, so that no package is ever loaded twice (once bundled,
-//     once from node_modules) and every external resolves from dist/ as from its importer.
+//   - everything their code loads (the build bundles them on the side to see it), so that no
+//     package is ever loaded twice, once bundled and once from node_modules,
+//   - and any bundled package whose externals would resolve differently from dist/ than from
+//     where it is (a nested node_modules).
 // dist/.build.json records each source's size and mtime plus what else the output depends on
 // (esbuild, the tsconfig files, package-lock.json): anything different rebuilds dist/.
 import { spawnSync } from 'node:child_process';
