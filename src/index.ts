@@ -26,6 +26,17 @@ log.info(
 );
 
 let stopping = false;
+// A rejection nobody handled is a bug: logged, and the process ends as Node's default would.
+// While stopping, commands still in flight on connections being closed reject ("Connection is
+// closed") by the dozen; that is the shutdown working, not a failure of it.
+process.on('unhandledRejection', (err) => {
+  if (stopping) {
+    log.warn({ err }, 'a promise rejected while shutting down');
+    return;
+  }
+  log.fatal({ err }, 'unhandled promise rejection');
+  process.exit(1);
+});
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
     if (stopping) return;
