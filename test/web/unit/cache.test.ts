@@ -2,13 +2,17 @@
 // scripted exchange instead of a server: history pages merge without duplicates, live messages
 // land once at the head whether they come from the send's response or the subscription, a
 // deletion leaves every page, typing and presence update the lists, and a resumed
-// subscription starts from the newest message held.
+// subscription starts from the newest message held. And sending with a nonce (web/src/lib/sends.ts):
+// the pending message is replaced by the server's copy whether the send's answer or its
+// messageAdded event comes first, never shown twice nor missing in between, and a retry sends
+// the same nonce again.
 import type { Client as ClientType, Exchange, Operation, OperationResult } from '@urql/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureWebBuild } from '../support/browser.js';
 
 type CacheModule = typeof import('../../../web/src/lib/cache');
 let cache: CacheModule;
+let sends: typeof import('../../../web/src/lib/sends');
 let urql: typeof import('@urql/core');
 let wonka: typeof import('wonka');
 let graphcache: typeof import('@urql/exchange-graphcache');
@@ -16,13 +20,24 @@ let graphcache: typeof import('@urql/exchange-graphcache');
 beforeAll(async () => {
   ensureWebBuild(); // web/src/gql is generated
   cache = await import('../../../web/src/lib/cache');
+  sends = await import('../../../web/src/lib/sends');
   urql = await import('@urql/core');
   wonka = await import('wonka');
   graphcache = await import('@urql/exchange-graphcache');
 }, 180_000);
 
 const CHANNEL = 'Channel:1';
-const msg = (n: number) => ({ __typename: 'Message', id: `m${n}`, content: `message ${n}` });
+const VIEWER = 'me';
+const author = (id: string) => ({ __typename: 'User', id });
+const msg = (n: number, nonce: string | null = null, by = 'someone') => ({
+  __typename: 'Message',
+  id: `m${n}`,
+  content: `message ${n}`,
+  nonce,
+  author: author(by),
+});
+/** the fields every message document below selects */
+const FIELDS = 'id content nonce author { id }';
 const edge = (n: number) => ({ __typename: 'MessageEdge', cursor: `m${n}`, node: msg(n) });
 const page = (ns: number[], hasNextPage: boolean) => ({
   __typename: 'MessageConnection',
@@ -37,6 +52,9 @@ function setup(pages: Record<string, ReturnType<typeof page>>) {
   const events = makeSubject<OperationResult>();
   const subscriptions = new Map<string, Operation>();
   let mutationResponse: Record<string, unknown> = {};
+  /** answers a mutation when the test says so (`answerMutations`), or at once */
+  let answering: ((op: Operation) => Promise<OperationResult>) | null = null;
+  const mutations: Operation[] = [];
   const scripted: Exchange = () => (ops$) => {
     const shared = pipe(ops$, share);
     return merge([
@@ -52,7 +70,10 @@ function setup(pages: Record<string, ReturnType<typeof page>>) {
       pipe(
         shared,
         filter((op) => op.kind === 'mutation'),
-        map((op) => makeResult(op, { data: mutationResponse })),
+        wonka.mergeMap((op) => {
+          mutations.push(op);
+          return answering ? wonka.fromPromise(answering(op)) : wonka.fromValue(makeResult(op, { data: mutationResponse }));
+        }),
       ),
       pipe(
         shared,
@@ -81,6 +102,10 @@ function setup(pages: Record<string, ReturnType<typeof page>>) {
             node {
               id
               content
+              nonce
+              author {
+                id
+              }
             }
           }
           pageInfo {
@@ -93,8 +118,11 @@ function setup(pages: Record<string, ReturnType<typeof page>>) {
   `;
   const vars = { channelId: CHANNEL, first: cache.MESSAGE_PAGE_SIZE };
   const history = () =>
-    (client.readQuery(History, vars)?.data as { channel: { messages: { edges: { node: { id: string } }[]; pageInfo: { hasNextPage: boolean } } } })
-      .channel.messages;
+    (
+      client.readQuery(History, vars)?.data as {
+        channel: { messages: { edges: { node: { id: string; nonce: string | null; author: { id: string } } }[]; pageInfo: { hasNextPage: boolean } } };
+      }
+    ).channel.messages;
   const ids = () => history().edges.map((e) => e.node.id);
   /** starts a subscription and returns a function that delivers one event on it */
   const subscribe = (name: string, query: string, variables: Record<string, unknown>) => {
@@ -113,7 +141,20 @@ function setup(pages: Record<string, ReturnType<typeof page>>) {
     ids,
     history,
     subscribe,
+    mutations,
     respondToMutations: (data: Record<string, unknown>) => (mutationResponse = data),
+    /** from now on each mutation waits for the test: `next()` gives the answer of the oldest one waiting */
+    holdMutations: () => {
+      const waiting: ((result: (op: Operation) => OperationResult) => void)[] = [];
+      answering = (op) => new Promise((resolve) => waiting.push((result) => resolve(result(op))));
+      return {
+        answer: (data: Record<string, unknown>) => waiting.shift()?.((op) => makeResult(op, { data })),
+        fail: (message: string) => waiting.shift()?.((op) => urql.makeErrorResult(op, new Error(message))),
+        get waiting() {
+          return waiting.length;
+        },
+      };
+    },
   };
 }
 
@@ -130,7 +171,7 @@ describe('the web client cache', () => {
   it('adds a live message once at the head, from the send response and its subscription event alike', async () => {
     const t = setup({ first: page([2, 1], false) });
     await t.client.query(t.History, t.vars).toPromise();
-    const push = t.subscribe('Live', 'subscription Live($channelId: ID!) { messageAdded(channelId: $channelId) { id content } }', {
+    const push = t.subscribe('Live', `subscription Live($channelId: ID!) { messageAdded(channelId: $channelId) { ${FIELDS} } }`, {
       channelId: CHANNEL,
     });
     push({ messageAdded: msg(3) });
@@ -140,7 +181,7 @@ describe('the web client cache', () => {
     t.respondToMutations({ sendMessage: msg(4) });
     await t.client
       .mutation(
-        urql.gql`mutation Send($input: SendMessageInput!) { sendMessage(input: $input) { id content } }`,
+        urql.gql(`mutation Send($input: SendMessageInput!) { sendMessage(input: $input) { ${FIELDS} } }`),
         { input: { channelId: CHANNEL, content: 'message 4' } },
       )
       .toPromise();
@@ -188,5 +229,132 @@ describe('the web client cache', () => {
     expect(typing()).toEqual(['Ada']);
     push({ typing: { __typename: 'TypingEvent', channelId: CHANNEL, isTyping: false, user } });
     expect(typing()).toEqual([]);
+  });
+});
+
+describe('sending with a nonce', () => {
+  const SEND = `mutation Send($input: SendMessageInput!) { sendMessage(input: $input) { ${FIELDS} } }`;
+  const LIVE = `subscription Live($channelId: ID!) { messageAdded(channelId: $channelId) { ${FIELDS} } }`;
+
+  /** a channel with two messages, live, whose sends wait for the test to answer them */
+  async function channel() {
+    const t = setup({ first: page([2, 1], false) });
+    await t.client.query(t.History, t.vars).toPromise();
+    const push = t.subscribe('Live', LIVE, { channelId: CHANNEL });
+    const server = t.holdMutations();
+    const store = new sends.Sends(t.client, urql.gql(SEND));
+    /**
+     * What the list shows, as MessageList renders it: the cached messages, then the sends
+     * whose message (by nonce) is not among them; pending ones as `pending:<nonce>`. The sends
+     * shown are then settled, as MessageList does after rendering.
+     */
+    const shown = () => {
+      const confirmed = sends.confirmedNonces(
+        t.history().edges.map((e) => e.node),
+        VIEWER,
+      );
+      const rows = [
+        ...t.ids().reverse(),
+        ...sends.unconfirmedSends(store.list(CHANNEL), confirmed).map((s) => `${s.status === 'failed' ? 'failed' : 'pending'}:${s.nonce}`),
+      ];
+      store.settle(CHANNEL, confirmed);
+      return rows;
+    };
+    const send = (content: string) => store.send({ channelId: CHANNEL, content, replyToId: null, attachments: [] });
+    const nonceOf = (op: Operation | undefined) => (op?.variables as { input: { nonce?: string } }).input.nonce;
+    return { t, push, server, store, shown, send, nonceOf };
+  }
+
+  it('gives every send its own nonce of 1 to 64 characters', async () => {
+    const { t, server, send, nonceOf } = await channel();
+    void send('one');
+    void send('two');
+    await Promise.resolve();
+    const [a, b] = t.mutations.map(nonceOf);
+    expect(a).toMatch(/^[0-9a-f-]{36}$/);
+    expect(b).toMatch(/^[0-9a-f-]{36}$/);
+    expect(a).not.toBe(b);
+    expect(server.waiting).toBe(2);
+  });
+
+  it('replaces the pending message by the answer, then ignores its event', async () => {
+    const { t, push, server, store, shown, send, nonceOf } = await channel();
+    const sent = send('message 3');
+    await Promise.resolve();
+    const nonce = nonceOf(t.mutations[0])!;
+    expect(shown()).toEqual(['m1', 'm2', `pending:${nonce}`]);
+
+    server.answer({ sendMessage: msg(3, nonce, VIEWER) });
+    expect(await sent).toBe(true);
+    expect(shown()).toEqual(['m1', 'm2', 'm3']);
+    expect(store.list(CHANNEL)).toEqual([]); // settled once the list showed it
+
+    push({ messageAdded: msg(3, nonce, VIEWER) }); // the sender's own event comes after
+    expect(shown()).toEqual(['m1', 'm2', 'm3']);
+    expect(cache.newestMessageCursor(t.client, CHANNEL)).toBe('m3');
+  });
+
+  it('replaces the pending message by its event when that comes before the answer', async () => {
+    const { t, push, server, store, shown, send, nonceOf } = await channel();
+    const sent = send('message 3');
+    await Promise.resolve();
+    const nonce = nonceOf(t.mutations[0])!;
+    expect(shown()).toEqual(['m1', 'm2', `pending:${nonce}`]);
+
+    push({ messageAdded: msg(3, nonce, VIEWER) });
+    expect(shown()).toEqual(['m1', 'm2', 'm3']); // at once, without waiting for the answer
+    expect(server.waiting).toBe(1);
+
+    server.answer({ sendMessage: msg(3, nonce, VIEWER) });
+    expect(await sent).toBe(true);
+    expect(shown()).toEqual(['m1', 'm2', 'm3']);
+    expect(store.list(CHANNEL)).toEqual([]);
+  });
+
+  it("does not take someone else's message with the same nonce for the viewer's", async () => {
+    const { t, push, server, shown, send, nonceOf } = await channel();
+    const sent = send('message 4');
+    await Promise.resolve();
+    const nonce = nonceOf(t.mutations[0])!;
+    push({ messageAdded: msg(3, nonce, 'someone') });
+    expect(shown()).toEqual(['m1', 'm2', 'm3', `pending:${nonce}`]);
+    server.answer({ sendMessage: msg(4, nonce, VIEWER) });
+    await sent;
+    expect(shown()).toEqual(['m1', 'm2', 'm3', 'm4']);
+  });
+
+  it('retries a failed send with the same nonce and shows the message once', async () => {
+    const { t, push, server, store, shown, send, nonceOf } = await channel();
+    const sent = send('message 3');
+    await Promise.resolve();
+    const nonce = nonceOf(t.mutations[0])!;
+    server.fail('the answer was lost'); // the server may have stored it all the same
+    expect(await sent).toBe(false);
+    expect(shown()).toEqual(['m1', 'm2', `failed:${nonce}`]);
+    expect(store.list(CHANNEL)[0]?.error).toBeTruthy();
+
+    const retried = store.retry(CHANNEL, nonce);
+    await Promise.resolve();
+    expect(t.mutations).toHaveLength(2);
+    expect(nonceOf(t.mutations[1])).toBe(nonce);
+    expect(shown()).toEqual(['m1', 'm2', `pending:${nonce}`]);
+
+    server.answer({ sendMessage: msg(3, nonce, VIEWER) }); // the first one, stored once
+    expect(await retried).toBe(true);
+    push({ messageAdded: msg(3, nonce, VIEWER) });
+    expect(shown()).toEqual(['m1', 'm2', 'm3']);
+    expect(store.list(CHANNEL)).toEqual([]);
+  });
+
+  it('drops a failed send whose message arrived after all (stored, answer lost)', async () => {
+    const { t, push, server, store, shown, send, nonceOf } = await channel();
+    const sent = send('message 3');
+    await Promise.resolve();
+    const nonce = nonceOf(t.mutations[0])!;
+    push({ messageAdded: msg(3, nonce, VIEWER) });
+    server.fail('the answer was lost');
+    expect(await sent).toBe(false);
+    expect(shown()).toEqual(['m1', 'm2', 'm3']);
+    expect(store.list(CHANNEL)).toEqual([]);
   });
 });

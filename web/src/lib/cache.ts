@@ -9,7 +9,7 @@ import { graphql } from '../gql';
 /** Messages per history page; the newest page is `messages(first: MESSAGE_PAGE_SIZE)`. */
 export const MESSAGE_PAGE_SIZE = 50;
 
-/** Ids of messages the server has not confirmed yet (optimistic sends). */
+/** The id a pending send is shown with (`pending:<nonce>`, lib/sends.ts) until the server's copy replaces it. */
 export const PENDING_PREFIX = 'pending:';
 export const isPendingId = (id: string) => id.startsWith(PENDING_PREFIX);
 
@@ -39,6 +39,12 @@ export function newestMessageCursor(client: Client, channelId: string): string |
   return data?.channel?.messages.edges.find((edge) => !isPendingId(edge.node.id))?.cursor ?? null;
 }
 
+/** Whether the channel's cached pages hold the message (so its list shows it at the next render). */
+export function cacheHoldsMessage(client: Client, channelId: string, messageId: string): boolean {
+  const data = client.readQuery(NewestMessage, { channelId, first: MESSAGE_PAGE_SIZE })?.data;
+  return data?.channel?.messages.edges.some((edge) => edge.node.id === messageId) ?? false;
+}
+
 const NewMessageEdge = graphql(`
   fragment CacheMessageEdge on MessageEdge {
     cursor
@@ -62,29 +68,6 @@ const MessageReactions = graphql(`
       emoji
       count
       viewerReacted
-    }
-  }
-`);
-
-const OptimisticAuthor = graphql(`
-  query CacheViewer {
-    viewer {
-      id
-      username
-      displayName
-      status
-    }
-  }
-`);
-
-const ReplyTarget = graphql(`
-  fragment CacheReplyTarget on Message {
-    id
-    content
-    author {
-      id
-      username
-      displayName
     }
   }
 `);
@@ -249,8 +232,6 @@ function applyTyping(cache: Cache, channelId: string, userKey: string | null, is
   cache.link(channelKey, 'typingUsers', isTyping ? [...others, userKey] : others);
 }
 
-let pendingCounter = 0;
-
 type Args = Variables & Record<string, unknown>;
 const str = (value: unknown) => (typeof value === 'string' ? value : '');
 
@@ -317,12 +298,9 @@ export const cacheConfig: CacheExchangeOpts = {
     },
     Mutation: {
       sendMessage(result, args, cache) {
-        // Runs for the optimistic message and again for the server's copy (which replaces
-        // it: the optimistic layer is dropped when the response arrives). The subscription
-        // event for the same message is deduped by id in prependMessage.
-        // TODO(nonce): when SendMessageInput.nonce lands, send one per message and match the
-        // messageAdded event to the pending message by Message.nonce, so the server's copy
-        // replaces it even before the mutation's own response arrives.
+        // The server's copy, once: its messageAdded event may have put it in already (both are
+        // deduped by id in prependMessage). The pending message is not in the cache: it is
+        // shown from lib/sends.ts until the list holds the message with its nonce.
         const message = result.sendMessage as Entity | null;
         const input = args.input as { channelId?: string } | undefined;
         if (message && input?.channelId) prependMessage(cache, input.channelId, message);
@@ -393,27 +371,6 @@ export const cacheConfig: CacheExchangeOpts = {
     },
   },
   optimistic: {
-    sendMessage(args: Args, cache) {
-      const input = args.input as { channelId: string; content: string; replyToId?: string | null };
-      const viewer = cache.readQuery({ query: OptimisticAuthor })?.viewer;
-      if (!viewer) return null;
-      const replyTo = input.replyToId
-        ? (cache.readFragment(ReplyTarget, { __typename: 'Message', id: input.replyToId }) ?? null)
-        : null;
-      return {
-        __typename: 'Message',
-        id: `${PENDING_PREFIX}${++pendingCounter}`,
-        content: input.content,
-        createdAt: new Date().toISOString(),
-        editedAt: null,
-        author: viewer,
-        channel: { __typename: 'Channel', id: input.channelId },
-        replyTo,
-        attachments: [],
-        mentions: [],
-        reactions: [],
-      } as Data;
-    },
     addReaction(args: Args, cache) {
       return toggledReactions(cache, str(args.messageId), str(args.emoji), true);
     },

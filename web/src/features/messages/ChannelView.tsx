@@ -1,12 +1,12 @@
 // An open text channel: header, history, who is typing, the composer. Its live streams
 // (typing, edits and reactions, deletions) start before its state is read; new messages
 // start once the first page is in, from that page's newest message (MessageList).
-import { useCallback, useRef, useState } from 'react';
-import { useMutation, useQuery, useSubscription } from 'urql';
+import { useCallback, useRef, useState, useSyncExternalStore } from 'react';
+import { useClient, useQuery, useSubscription } from 'urql';
 import { useLayout } from '../../app/Shell';
 import { graphql } from '../../gql';
 import { describeError } from '../../lib/errors';
-import { randomId } from '../../lib/session';
+import { type PendingSend, sendsFor } from '../../lib/sends';
 import type { UploadedAttachment } from '../../lib/uploads';
 import { useGuildMembers } from '../members/MemberList';
 import { Composer, type Draft } from './Composer';
@@ -32,6 +32,7 @@ const ChannelHeader = graphql(`
       id
       username
       displayName
+      status
     }
   }
 `);
@@ -72,6 +73,7 @@ const SendMessage = graphql(`
   mutation SendMessage($input: SendMessageInput!) {
     sendMessage(input: $input) {
       id
+      nonce
       createdAt
       author {
         id
@@ -86,11 +88,11 @@ const SendMessage = graphql(`
 
 void MessageItemFragment;
 
-/** A send that failed: it stays on screen with a retry. */
-export interface FailedSend {
-  localId: string;
-  draft: Draft;
-  error: string;
+/** The channel's pending and failed sends (lib/sends.ts), kept across channel switches. */
+export function useSends(channelId: string) {
+  const store = sendsFor(useClient(), SendMessage);
+  const sends = useSyncExternalStore(store.subscribe, () => store.list(channelId));
+  return { store, sends };
 }
 
 export function ChannelView({ guildId, channelId, permissions }: { guildId: string; channelId: string; permissions: Set<string> }) {
@@ -98,38 +100,23 @@ export function ChannelView({ guildId, channelId, permissions }: { guildId: stri
   useSubscription({ query: MessageUpdated, variables: { channelId } });
   useSubscription({ query: MessageDeleted, variables: { channelId } });
   const [{ data, error, fetching }] = useQuery({ query: ChannelHeader, variables: { channelId } });
-  const [, sendMessage] = useMutation(SendMessage);
-  const [failed, setFailed] = useState<FailedSend[]>([]);
+  const { store, sends } = useSends(channelId);
   const [replyTo, setReplyTo] = useState<{ id: string; authorName: string } | null>(null);
   const { members } = useGuildMembers(guildId);
   const { setDrawerOpen, setMembersOpen, membersOpen } = useLayout();
   const composerRef = useRef<{ focus(): void; addFiles(files: File[]): void } | null>(null);
   const [dragging, setDragging] = useState(false);
 
+  // A nonce per send (Draft.nonce, made by the composer): the server stores a send once however
+  // often it is tried, and its copy carries the nonce back (see lib/sends.ts).
   const send = useCallback(
-    async (draft: Draft, attachments: UploadedAttachment[]) => {
-      const result = await sendMessage({
-        input: {
-          channelId,
-          content: draft.content,
-          replyToId: draft.replyToId ?? undefined,
-          attachmentIds: attachments.length ? attachments.map((a) => a.id) : undefined,
-          // TODO(nonce): nonce: draft.nonce, once SendMessageInput.nonce is in schema.graphql.
-        },
-      });
-      if (result.error) {
-        setFailed((all) => [...all, { localId: draft.nonce, draft: { ...draft, attachments }, error: describeError(result.error, 'send the message') }]);
-        return false;
-      }
-      return true;
-    },
-    [channelId, sendMessage],
+    (draft: Draft, attachments: UploadedAttachment[]) =>
+      store.send({ channelId, nonce: draft.nonce, content: draft.content, replyToId: draft.replyToId, attachments }),
+    [channelId, store],
   );
 
-  const retry = (item: FailedSend) => {
-    setFailed((all) => all.filter((f) => f.localId !== item.localId));
-    void send({ ...item.draft, nonce: randomId() }, item.draft.attachments ?? []);
-  };
+  // the same nonce again: a send whose answer was lost but which was stored is not stored twice
+  const retry = (item: PendingSend) => void store.retry(channelId, item.nonce);
 
   const channel = data?.channel;
   const viewerId = data?.viewer?.id ?? '';
@@ -194,9 +181,11 @@ export function ChannelView({ guildId, channelId, permissions }: { guildId: stri
         canManageMessages={permissions.has('MANAGE_MESSAGES')}
         canReact={permissions.has('ADD_REACTIONS')}
         members={mentionUsers}
-        failed={failed}
+        viewer={data.viewer ?? null}
+        sends={sends}
+        onSettled={(nonces) => store.settle(channelId, nonces)}
         onRetry={retry}
-        onDiscard={(item) => setFailed((all) => all.filter((f) => f.localId !== item.localId))}
+        onDiscard={(item) => store.discard(channelId, item.nonce)}
         onReply={(target) => {
           setReplyTo(target);
           composerRef.current?.focus();

@@ -7,6 +7,7 @@ import { useMutation } from 'urql';
 import { session } from '../../app/session';
 import { graphql } from '../../gql';
 import { type MentionUser, encodeMentions, mentionQueryAt } from '../../lib/mentions';
+import { newNonce } from '../../lib/sends';
 import { randomId } from '../../lib/session';
 import { type UploadedAttachment, UploadError, formatBytes, uploadFiles } from '../../lib/uploads';
 import { useNotices } from '../../ui/notices';
@@ -24,7 +25,7 @@ const StopTyping = graphql(`
 `);
 
 export interface Draft {
-  /** a local id for this send (the server's nonce, once the API has it) */
+  /** SendMessageInput.nonce: made once per message; Retry sends it again with the same one */
   nonce: string;
   content: string;
   replyToId: string | null;
@@ -118,7 +119,7 @@ export function Composer({
   const submit = async () => {
     const content = encodeMentions(text.trim(), members);
     if ((!content && ready.length === 0) || uploading) return;
-    const draft: Draft = { nonce: randomId(), content, replyToId: replyTo?.id ?? null };
+    const draft: Draft = { nonce: newNonce(), content, replyToId: replyTo?.id ?? null };
     setText('');
     setFiles([]);
     setSuggest(null);

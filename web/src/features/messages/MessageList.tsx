@@ -3,14 +3,14 @@
 // read marker moved forward as messages are seen.
 import { Fragment, useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useClient, useMutation, useQuery, useSubscription } from 'urql';
-import { graphql } from '../../gql';
-import { MESSAGE_PAGE_SIZE, isPendingId } from '../../lib/cache';
+import { type FragmentType, getFragmentData, graphql, makeFragmentData } from '../../gql';
+import { MESSAGE_PAGE_SIZE, PENDING_PREFIX, isPendingId } from '../../lib/cache';
 import { describeError } from '../../lib/errors';
 import type { MentionUser } from '../../lib/mentions';
 import { dayLabel } from '../../lib/time';
 import { useNotices } from '../../ui/notices';
-import type { FailedSend } from './ChannelView';
-import { MessageItem } from './MessageItem';
+import { type PendingSend, confirmedNonces, unconfirmedSends } from '../../lib/sends';
+import { MessageItem, MessageItemFragment } from './MessageItem';
 
 export const PAGE_SIZE = MESSAGE_PAGE_SIZE;
 
@@ -23,6 +23,7 @@ export const ChannelMessages = graphql(`
           cursor
           node {
             id
+            nonce
             createdAt
             author {
               id
@@ -46,6 +47,7 @@ const MessageAdded = graphql(`
   subscription MessageAdded($channelId: ID!, $since: String) {
     messageAdded(channelId: $channelId, since: $since) {
       id
+      nonce
       createdAt
       author {
         id
@@ -70,6 +72,55 @@ const MarkRead = graphql(`
 
 const GROUP_WINDOW_MS = 5 * 60_000;
 
+type MessageRef = FragmentType<typeof MessageItemFragment>;
+
+interface Viewer {
+  id: string;
+  username: string;
+  displayName: string;
+  status: string;
+}
+
+/** One row of the list: a message the cache holds, or one of the viewer's sends not confirmed yet. */
+interface Row {
+  key: string;
+  message: MessageRef;
+  createdAt: string;
+  authorId: string;
+  isReply: boolean;
+  failed: PendingSend | null;
+}
+
+/**
+ * A pending send as a message: shown by MessageItem with the id `pending:<nonce>` (no actions,
+ * "sending…") and the same React key as the server's copy will have, so the row stays in place.
+ */
+function pendingMessage(send: PendingSend, viewer: Viewer, replyTo: ReturnType<typeof replyTarget>): MessageRef {
+  return makeFragmentData(
+    {
+      __typename: 'Message',
+      id: `${PENDING_PREFIX}${send.nonce}`,
+      content: send.content,
+      createdAt: send.createdAt,
+      editedAt: null,
+      author: { __typename: 'User', id: viewer.id, username: viewer.username, displayName: viewer.displayName, status: viewer.status as never },
+      replyTo,
+      attachments: send.attachments.map((a) => ({ __typename: 'Attachment' as const, ...a })),
+      mentions: [],
+      reactions: [],
+    },
+    MessageItemFragment,
+  );
+}
+
+function replyTarget(message: MessageRef | undefined) {
+  if (!message) return null;
+  const { id, content, author } = getFragmentData(MessageItemFragment, message);
+  return { __typename: 'Message' as const, id, content, author: { __typename: 'User' as const, id: author.id, username: author.username, displayName: author.displayName } };
+}
+
+const nonceKey = (nonce: string) => `nonce:${nonce}`;
+
 export function MessageList({
   channelId,
   channelName,
@@ -78,7 +129,9 @@ export function MessageList({
   canManageMessages,
   canReact,
   members,
-  failed,
+  viewer,
+  sends,
+  onSettled,
   onRetry,
   onDiscard,
   onReply,
@@ -90,9 +143,13 @@ export function MessageList({
   canManageMessages: boolean;
   canReact: boolean;
   members: readonly MentionUser[];
-  failed: FailedSend[];
-  onRetry(item: FailedSend): void;
-  onDiscard(item: FailedSend): void;
+  viewer: Viewer | null;
+  /** the viewer's pending and failed sends in this channel */
+  sends: readonly PendingSend[];
+  /** the sends whose message the list now shows: they can go */
+  onSettled(nonces: ReadonlySet<string>): void;
+  onRetry(item: PendingSend): void;
+  onDiscard(item: PendingSend): void;
   onReply(target: { id: string; authorName: string }): void;
 }) {
   const client = useClient();
@@ -129,6 +186,50 @@ export function MessageList({
 
   // oldest first for display
   const ordered = [...edges].reverse();
+
+  // The viewer's sends whose message is not in the list yet follow it. The server's copy (from
+  // the send's answer or from messageAdded, whichever came first) carries the send's nonce: in
+  // the render where it appears, the pending one is left out, under the same key — no
+  // duplicate, no gap. The sends shown are then settled (dropped from lib/sends.ts).
+  const confirmed = confirmedNonces(
+    edges.map((e) => e.node),
+    viewerId,
+  );
+  const waiting = unconfirmedSends(sends, confirmed);
+  const settled = sends.filter((send) => confirmed.has(send.nonce)).map((send) => send.nonce);
+  const settledKey = settled.join(' ');
+  useEffect(() => {
+    if (settledKey) onSettled(new Set(settledKey.split(' ')));
+  }, [settledKey]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  const usedKeys = new Set<string>();
+  const rowKey = (nonce: string | null | undefined, fallback: string) => {
+    const preferred = nonce ? nonceKey(nonce) : fallback;
+    const chosen = usedKeys.has(preferred) ? fallback : preferred;
+    usedKeys.add(chosen);
+    return chosen;
+  };
+  const rows: Row[] = ordered.map((edge) => ({
+    key: rowKey(edge.node.author.id === viewerId ? edge.node.nonce : null, edge.node.id),
+    message: edge.node,
+    createdAt: edge.node.createdAt,
+    authorId: edge.node.author.id,
+    isReply: !!edge.node.replyTo,
+    failed: null,
+  }));
+  if (viewer) {
+    for (const send of waiting) {
+      const target = send.replyToId ? edges.find((e) => e.node.id === send.replyToId)?.node : undefined;
+      rows.push({
+        key: rowKey(send.nonce, `${PENDING_PREFIX}${send.nonce}`),
+        message: pendingMessage(send, viewer, replyTarget(target)),
+        createdAt: send.createdAt,
+        authorId: viewer.id,
+        isReply: !!send.replyToId,
+        failed: send.status === 'failed' ? send : null,
+      });
+    }
+  }
 
   // --- scrolling: stick to the bottom, keep the position when older messages come in
   const scroller = useRef<HTMLDivElement>(null);
@@ -228,21 +329,21 @@ export function MessageList({
         {fetching && !data ? <p role="status">Loading messages…</p> : null}
         {error && !data ? <p role="alert">{describeError(error, 'load the messages')}</p> : null}
         <div role="log" aria-live="polite" aria-relevant="additions" aria-label={`#${channelName} messages`} data-testid="message-log">
-          {ordered.map((edge, index) => {
-            const prev = ordered[index - 1]?.node;
-            const node = edge.node;
-            const newDay = !prev || new Date(prev.createdAt).toDateString() !== new Date(node.createdAt).toDateString();
+          {rows.map((row, index) => {
+            const prev = rows[index - 1];
+            const newDay = !prev || new Date(prev.createdAt).toDateString() !== new Date(row.createdAt).toDateString();
             const compact =
               !newDay &&
               index !== markerBefore &&
-              prev?.author.id === node.author.id &&
-              Date.parse(node.createdAt) - Date.parse(prev.createdAt) < GROUP_WINDOW_MS &&
-              !node.replyTo;
+              prev?.authorId === row.authorId &&
+              Date.parse(row.createdAt) - Date.parse(prev.createdAt) < GROUP_WINDOW_MS &&
+              !row.isReply;
+            const failed = row.failed;
             return (
-              <Fragment key={node.id}>
+              <Fragment key={row.key}>
                 {newDay ? (
                   <div className="day-divider" role="separator">
-                    <span>{dayLabel(node.createdAt)}</span>
+                    <span>{dayLabel(row.createdAt)}</span>
                   </div>
                 ) : null}
                 {index === markerBefore ? (
@@ -250,39 +351,40 @@ export function MessageList({
                     <span>New</span>
                   </div>
                 ) : null}
-                <MessageItem
-                  message={node}
-                  viewerId={viewerId}
-                  compact={compact}
-                  canManageMessages={canManageMessages}
-                  canReact={canReact}
-                  members={members}
-                  onReply={onReply}
-                />
+                {failed ? (
+                  <div className="message failed" data-testid="failed-message">
+                    <div className="message-row">
+                      <div className="message-gutter" />
+                      <div className="message-main">
+                        <div className="message-content">{failed.content}</div>
+                        <p className="form-error" role="alert">
+                          Not sent: {failed.error}{' '}
+                          <button type="button" className="link-button" onClick={() => onRetry(failed)}>
+                            Retry
+                          </button>{' '}
+                          <button type="button" className="link-button" onClick={() => onDiscard(failed)}>
+                            Discard
+                          </button>
+                        </p>
+                      </div>
+                    </div>
+                  </div>
+                ) : (
+                  <MessageItem
+                    message={row.message}
+                    viewerId={viewerId}
+                    compact={compact}
+                    canManageMessages={canManageMessages}
+                    canReact={canReact}
+                    members={members}
+                    onReply={onReply}
+                  />
+                )}
               </Fragment>
             );
           })}
-          {failed.map((item) => (
-            <div key={item.localId} className="message failed" data-testid="failed-message">
-              <div className="message-row">
-                <div className="message-gutter" />
-                <div className="message-main">
-                  <div className="message-content">{item.draft.content}</div>
-                  <p className="form-error" role="alert">
-                    Not sent: {item.error}{' '}
-                    <button type="button" className="link-button" onClick={() => onRetry(item)}>
-                      Retry
-                    </button>{' '}
-                    <button type="button" className="link-button" onClick={() => onDiscard(item)}>
-                      Discard
-                    </button>
-                  </p>
-                </div>
-              </div>
-            </div>
-          ))}
         </div>
-        {data && edges.length === 0 && failed.length === 0 ? <p className="empty">No messages yet. Say hello!</p> : null}
+        {data && edges.length === 0 && sends.length === 0 ? <p className="empty">No messages yet. Say hello!</p> : null}
       </div>
     </div>
   );
