@@ -128,7 +128,7 @@ async function openPostgres(connectionString: string): Promise<Database> {
   ]);
   const PrismaPgWholeScripts = wholeScriptsAdapter(PrismaPg);
   // a server that does not answer fails the request within seconds instead of hanging it
-  const pool = new pg.Pool({ connectionString, max: 10, connectionTimeoutMillis: 2_000 });
+  const pool = new pg.Pool({ connectionString, max: 10, connectionTimeoutMillis: 5_000 });
   // A pool error (server restart) must not crash the process; queries will report it.
   pool.on('error', () => {});
   const counted = countQueries(new PrismaPg(pool));

@@ -152,7 +152,9 @@ export async function messagePage(db: Db, q: MessagePageQuery): Promise<{ rows: 
     WITH page AS (
       SELECT m.id, m."authorId", m.content, m."createdAt", m."editedAt", m."replyToId", m.nonce
       FROM "Message" m WHERE m."channelId" = ${q.channel.id} AND ${beyond}
-      ORDER BY m.id ${order} LIMIT ${q.take}
+      -- ordered by the whole (channelId, id) key, so that the planner walks the channel's index
+      -- instead of the table's id order, skipping other channels' newer rows
+      ORDER BY m."channelId" ${order}, m.id ${order} LIMIT ${q.take}
     )
     SELECT p.*,
       (SELECT ${USER_JSON} FROM "User" u WHERE u.id = p."authorId") AS author,

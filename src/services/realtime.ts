@@ -18,6 +18,7 @@ import { EventStream } from './streams.js';
 import type { MessageService } from './messages.js';
 
 const REPLAY_BATCH = 200;
+const CHANNEL_GUILD_CACHE = 10_000;
 
 type Endable = Pick<EventStream<unknown>, 'end' | 'onEnd'>;
 
@@ -27,6 +28,8 @@ export class RealtimeService {
   /** per guild: the streams of each channel, cut when it is deleted */
   private readonly channelDeletions: SharedWatch<'guildEvent'>;
 
+  /** channel → its guild, which never changes */
+  private readonly channelGuilds = new Map<string, string>();
   /** open messageAdded streams, for catching up after the PubSub lost its connection */
   private readonly feeds = new Set<MessageFeed>();
 
@@ -196,16 +199,31 @@ export class RealtimeService {
     }
   }
 
-  /** A member stream of one channel, also cut when the channel is deleted. */
+  /**
+   * A member stream of one channel, also cut when the channel is deleted. The revocation and
+   * deletion watches start first, then one query checks channel and membership: a removal
+   * before the check is seen by it, one after by the watches. A channel's guild never
+   * changes, so it is looked up once per instance (subscribing again costs that one query).
+   */
   private async channelStream<T>(
     actor: Actor,
     channelId: string,
     feed: (stream: EventStream<T>) => Promise<void>,
   ): Promise<EventStream<T>> {
-    const { guildId } = await this.access.requireChannel(actor, channelId);
-    const stream = await this.memberStream<T>(actor, guildId, 'Channel', (s) => this.channelDeletions.watch(guildId, channelId, s));
+    const userId = actor.requireUser();
+    let guildId = this.channelGuilds.get(channelId);
+    if (!guildId) {
+      guildId = (await this.access.requireChannel(actor, channelId)).guildId;
+      this.channelGuilds.set(channelId, guildId);
+      if (this.channelGuilds.size > CHANNEL_GUILD_CACHE) this.channelGuilds.delete(this.channelGuilds.keys().next().value as string);
+    }
+    const stream = new EventStream<T>();
     try {
-      // still there now that its deletion is watched
+      await Promise.all([
+        this.accessRevocations.watch(userId, guildId, stream),
+        this.channelDeletions.watch(guildId, channelId, stream),
+      ]);
+      actor.forgetMemberships(guildId);
       await this.access.requireChannel(actor, channelId);
       await feed(stream);
       return stream;
