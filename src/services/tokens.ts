@@ -7,6 +7,7 @@ import { SignJWT, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 
 import { unauthenticated } from './errors.js';
 
 const ISSUER = 'chat-backend';
+const MAX_VERIFIED_TOKENS = 50_000;
 
 export interface AccessClaims {
   userId: string;
@@ -23,6 +24,8 @@ interface VerificationKey {
 }
 
 export class TokenSigner {
+  /** token → its claims, for tokens whose signature was checked (oldest first) */
+  private readonly verified = new Map<string, AccessClaims>();
   private readonly key: Uint8Array;
   private readonly kid: string;
   /** the signing key first, then the previous ones */
@@ -68,8 +71,25 @@ export class TokenSigner {
     return { token, expiresAt: new Date(exp * 1000) };
   }
 
-  /** Verifies a token; throws UNAUTHENTICATED with a reason a client can act on. */
+  /**
+   * Verifies a token; throws UNAUTHENTICATED with a reason a client can act on. A token once
+   * verified is remembered until it expires (its signature cannot change): WebCrypto's HMAC
+   * check was the costliest step of a small request. Whether its session is still live is
+   * the caller's question, asked every time.
+   */
   async verify(token: string): Promise<AccessClaims> {
+    const known = this.verified.get(token);
+    if (known) {
+      if (known.expiresAt.getTime() > Date.now()) return known;
+      this.verified.delete(token);
+    }
+    const claims = await this.verifySignature(token);
+    this.verified.set(token, claims);
+    if (this.verified.size > MAX_VERIFIED_TOKENS) this.verified.delete(this.verified.keys().next().value as string);
+    return claims;
+  }
+
+  private async verifySignature(token: string): Promise<AccessClaims> {
     try {
       const keys = this.keysFor(token);
       let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'] | undefined;
