@@ -23,10 +23,10 @@ const CHANNEL_GUILD_CACHE = 10_000;
 type Endable = Pick<EventStream<unknown>, 'end' | 'onEnd'>;
 
 export class RealtimeService {
-  /** per user: their streams of each guild, cut when they lose access to it */
-  private readonly accessRevocations: SharedWatch<'userEvent'>;
-  /** per guild: the streams of each channel, cut when it is deleted */
-  private readonly channelDeletions: SharedWatch<'guildEvent'>;
+  /** per guild, on its own topic: each member's streams, cut when they leave or are removed
+   *  (and all of them when the guild is deleted), and each channel's, cut when it is deleted.
+   *  One PubSub channel per guild, rather than one per user, is what an idle socket costs. */
+  private readonly guildWatch: SharedWatch<'guildEvent'>;
 
   /** channel → its guild, which never changes */
   private readonly channelGuilds = new Map<string, string>();
@@ -39,8 +39,9 @@ export class RealtimeService {
     private readonly messages: MessageService,
   ) {
     pubsub.onResume(() => void this.resumeFeeds());
-    this.accessRevocations = new SharedWatch(pubsub, 'userEvent', (e) => (e.kind === 'ACCESS_REVOKED' ? e.guildId : null));
-    this.channelDeletions = new SharedWatch(pubsub, 'guildEvent', (e) => (e.kind === 'CHANNEL_DELETED' ? e.channelId : null));
+    this.guildWatch = new SharedWatch(pubsub, 'guildEvent', (e) =>
+      e.kind === 'MEMBER_LEFT' ? `user:${e.user.id}` : e.kind === 'CHANNEL_DELETED' ? `channel:${e.channelId}` : e.kind === 'GUILD_DELETED' ? ALL : null,
+    );
   }
 
   /**
@@ -188,7 +189,7 @@ export class RealtimeService {
     await this.access.requireMember(actor, guildId, what);
     const stream = new EventStream<T>();
     try {
-      await this.accessRevocations.watch(userId, guildId, stream);
+      await this.guildWatch.watch(guildId, `user:${userId}`, stream);
       actor.forgetMemberships(guildId);
       await this.access.requireMember(actor, guildId, what);
       await feed(stream);
@@ -220,8 +221,8 @@ export class RealtimeService {
     const stream = new EventStream<T>();
     try {
       await Promise.all([
-        this.accessRevocations.watch(userId, guildId, stream),
-        this.channelDeletions.watch(guildId, channelId, stream),
+        this.guildWatch.watch(guildId, `user:${userId}`, stream),
+        this.guildWatch.watch(guildId, `channel:${channelId}`, stream),
       ]);
       actor.forgetMemberships(guildId);
       await this.access.requireChannel(actor, channelId);
@@ -290,14 +291,16 @@ class MessageFeed {
  * key (a user, a guild) shared by every stream it watches, rather than one per stream, which
  * is memory every open subscription would pay.
  */
+const ALL = Symbol('every stream of the key');
+
 class SharedWatch<T extends TopicName> {
   private readonly keys = new Map<string, { ready: Promise<Unlisten>; streams: Map<string, Set<Endable>> }>();
 
   constructor(
     private readonly pubsub: PubSub,
     private readonly topic: T,
-    /** what an event ends: the sub-key of the streams it cuts, or null */
-    private readonly ends: (event: TopicPayload<T>) => string | null,
+    /** what an event ends: the sub-key of the streams it cuts, ALL, or null */
+    private readonly ends: (event: TopicPayload<T>) => string | typeof ALL | null,
   ) {}
 
   /** Watches `stream` under key/subKey; resolves once the watch is live. */
@@ -307,7 +310,17 @@ class SharedWatch<T extends TopicName> {
       const streams = new Map<string, Set<Endable>>();
       const ready = this.pubsub.listen(this.topic, key, (event) => {
         const gone = this.ends(event);
-        if (gone !== null) for (const s of [...(streams.get(gone) ?? [])]) s.end();
+        if (gone === null) return;
+        if (gone !== ALL) {
+          // at once: this listener was there before any stream's own, so a member who left
+          // gets nothing more, not even the news of their leaving
+          for (const s of [...(streams.get(gone) ?? [])]) s.end();
+          return;
+        }
+        // the guild is gone: after this event's other listeners, so that a guildEvents stream
+        // delivers the deletion before it is cut (it completes by itself)
+        const cut = [...streams.values()].flatMap((set) => [...set]);
+        setImmediate(() => cut.forEach((s) => s.end()));
       });
       const created = { ready, streams };
       entry = created;
