@@ -68,8 +68,6 @@ export interface WebSocketTransport {
 
 interface Subscription {
   readonly id: string;
-  /** `{"id":…,"type":"next","payload":` for this subscription's frames */
-  readonly prefix: Buffer;
   readonly cohort: Cohort;
   readonly source: AsyncIterator<unknown>;
   /** deliveries waiting for an execution still running, in order */
@@ -119,13 +117,15 @@ export async function attachWebSocket(options: WebSocketOptions): Promise<WebSoc
   );
   const connections = new Set<Connection>();
   const connectionOf = new WeakMap<WebSocket, Connection>();
-  const bySession = new Map<string, Set<Connection>>();
   const perUser = new Map<string, { connections: number; subscriptions: number }>();
   let subscriptionCount = 0;
   const attempts = new RateLimiterMemory({ points: Math.max(1, options.connectionAttemptsPerMinute), duration: 60 });
   // a signed-out (or reused-token) session ends its sockets everywhere: 4403, like expiry
   const stopListening = await options.pubsub.listen('sessionEnded', 'all', ({ sessionId }) => {
-    for (const conn of bySession.get(sessionId) ?? []) conn.socket.close(CloseCode.Forbidden, 'Forbidden: session ended');
+    // sign-outs are rare and a scan is cheap: no index per session for every socket to keep
+    for (const conn of connections) {
+      if (conn.actor?.sessionId === sessionId) conn.socket.close(CloseCode.Forbidden, 'Forbidden: session ended');
+    }
   });
 
   const wss = new WebSocketServer({
@@ -159,7 +159,8 @@ export async function attachWebSocket(options: WebSocketOptions): Promise<WebSoc
       socket.terminate();
       return;
     }
-    socket.send(Buffer.concat([sub.prefix, payload, CLOSE_BRACE]), { binary: false });
+    // the frame's head is made per send: kept per subscription, it is memory every idle one pays
+    socket.send(Buffer.concat([nextPrefix(sub.id), payload, CLOSE_BRACE]), { binary: false });
   };
 
   const deliver = (conn: Connection, sub: Subscription, event: unknown) => {
@@ -270,7 +271,6 @@ export async function attachWebSocket(options: WebSocketOptions): Promise<WebSoc
     }
     const sub: Subscription = {
       id,
-      prefix: nextPrefix(id),
       cohort: cohorts.join(operation, variables, actor),
       source: iterator,
       tail: null,
@@ -327,11 +327,6 @@ export async function attachWebSocket(options: WebSocketOptions): Promise<WebSoc
     conn.actor = actor;
     const counts = userCounts(conn);
     if (counts) counts.connections += 1;
-    if (actor.sessionId) {
-      let sessionConnections = bySession.get(actor.sessionId);
-      if (!sessionConnections) bySession.set(actor.sessionId, (sessionConnections = new Set()));
-      sessionConnections.add(conn);
-    }
     const userId = actor.userId;
     if (userId) {
       const registering = services.presence.connected(userId).then(
@@ -418,9 +413,6 @@ export async function attachWebSocket(options: WebSocketOptions): Promise<WebSoc
 
   const onClose = (conn: Connection) => {
     connections.delete(conn);
-    const sessionId = conn.actor?.sessionId;
-    const sessionConnections = sessionId ? bySession.get(sessionId) : undefined;
-    if (sessionConnections?.delete(conn) && sessionConnections.size === 0) bySession.delete(sessionId!);
     for (const sub of [...conn.subscriptions.values()]) if (sub) cancel(conn, sub);
     conn.subscriptions.clear();
     const counts = userCounts(conn);
