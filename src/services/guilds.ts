@@ -6,7 +6,7 @@ import type { Access } from './access.js';
 import type { Actor } from './actor.js';
 import { badInput, forbidden, notFound } from './errors.js';
 import { inviteCode, newId } from './ids.js';
-import { type PageArgs, finishPage, planPage } from './pagination.js';
+import { type PageArgs, pageById } from './pagination.js';
 import { DEFAULT_EVERYONE_PERMISSIONS } from './permissions.js';
 import { guildSnapshot, loadUserSnapshot } from './snapshots.js';
 import { check, checkOptional, rules } from './validation.js';
@@ -44,17 +44,7 @@ export class GuildService {
   /** Joined guilds and public ones, ordered by id. */
   async list(actor: Actor, page: PageArgs) {
     const userId = actor.requireUser();
-    const where = { OR: [{ isPublic: true }, { members: { some: { userId } } }] };
-    const plan = planPage(page, 'asc');
-    const rows = await this.db.guild.findMany({
-      where: { ...where, id: plan.cursorFilter },
-      orderBy: { id: plan.direction },
-      take: plan.take,
-    });
-    const result = await finishPage(rows, plan, 'asc', Boolean(page.after ?? page.before), async (id) =>
-      Boolean(await this.db.guild.findFirst({ where: { ...where, id }, select: { id: true } })),
-    );
-    return { ...result, totalCount: () => this.db.guild.count({ where }) };
+    return pageById(this.db.guild, { OR: [{ isPublic: true }, { members: { some: { userId } } }] }, page);
   }
 
   async create(actor: Actor, input: CreateGuildInput) {
@@ -207,16 +197,7 @@ export class GuildService {
 
   async members(actor: Actor, guildId: string, page: PageArgs) {
     await this.access.requireMember(actor, guildId);
-    const plan = planPage(page, 'asc');
-    const rows = await this.db.member.findMany({
-      where: { guildId, id: plan.cursorFilter },
-      orderBy: { id: plan.direction },
-      take: plan.take,
-    });
-    const result = await finishPage(rows, plan, 'asc', Boolean(page.after ?? page.before), async (id) =>
-      Boolean(await this.db.member.findFirst({ where: { guildId, id }, select: { id: true } })),
-    );
-    return { ...result, totalCount: () => this.db.member.count({ where: { guildId } }) };
+    return pageById(this.db.member, { guildId }, page);
   }
 
   memberCount(guildId: string): Promise<number> {

@@ -73,3 +73,30 @@ export async function finishPage<T extends { id: string }>(
     ? { items, hasPreviousPage: more, hasNextPage: otherSide }
     : { items, hasNextPage: more, hasPreviousPage: otherSide };
 }
+
+/** A Prisma model as far as paging by id needs it. */
+export interface IdPagedModel<Row, Where> {
+  findMany(args: { where: Where; orderBy: { id: 'asc' | 'desc' }; take: number }): Promise<Row[]>;
+  findFirst(args: { where: Where; select: { id: true } }): Promise<unknown>;
+  count(args: { where: Where }): Promise<number>;
+}
+
+/**
+ * A page of `model`'s rows matching `where`, ordered by id, with the connection's page info
+ * and a lazy totalCount: the one keyset pagination of the services (history pages, which
+ * load everything in one statement, plan with planPage directly).
+ */
+export async function pageById<Row extends { id: string }, Where extends object>(
+  model: IdPagedModel<Row, Where>,
+  where: Where,
+  page: PageArgs,
+  order: 'asc' | 'desc' = 'asc',
+): Promise<Page<Row> & { totalCount: () => Promise<number> }> {
+  const plan = planPage(page, order);
+  const within = (id: { lt?: string; gt?: string } | undefined) => ({ AND: [where, { id }] }) as unknown as Where;
+  const rows = await model.findMany({ where: within(plan.cursorFilter), orderBy: { id: plan.direction }, take: plan.take });
+  const result = await finishPage(rows, plan, order, Boolean(page.after ?? page.before), async (id) =>
+    Boolean(await model.findFirst({ where: within(id), select: { id: true } })),
+  );
+  return { ...result, totalCount: () => model.count({ where }) };
+}

@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import type { Db } from '../db/client.js';
 import type { Actor } from './actor.js';
 import { notFound } from './errors.js';
-import { type PageArgs, finishPage, planPage } from './pagination.js';
+import { type PageArgs, pageById } from './pagination.js';
 import { type RateLimits, addressKey } from './rateLimits.js';
 import { check, rules } from './validation.js';
 
@@ -111,16 +111,7 @@ export class UserService {
           ],
         }
       : { OR: [{ id: viewerId }, this.sharesGuildWith(viewerId)] };
-    const plan = planPage(page, 'asc');
-    const rows = await this.db.user.findMany({
-      where: { AND: [where, { id: plan.cursorFilter }] },
-      orderBy: { id: plan.direction },
-      take: plan.take,
-    });
-    const result = await finishPage(rows, plan, 'asc', Boolean(page.after ?? page.before), async (id) =>
-      Boolean(await this.db.user.findFirst({ where: { AND: [where, { id }] }, select: { id: true } })),
-    );
-    return { ...result, totalCount: () => this.db.user.count({ where }) };
+    return pageById(this.db.user, where, page);
   }
 
   private sharesGuildWith(viewerId: string) {
