@@ -42,44 +42,13 @@ const USER_JSON = Prisma.sql`json_build_object('id', u.id, 'username', u.usernam
  * ('nonce-taken'). The caller has authorized the send.
  */
 export async function insertMessage(db: Db, m: NewMessage): Promise<MessageSnapshot | null | 'nonce-taken'> {
+  // the statement lives in the database as a function (migration *_send_message_function),
+  // so that its plan is kept instead of made again for every send
   const rows = await db.$queryRaw<InsertedRow[]>`
-    WITH reply AS (
-      SELECT r.id, r."channelId", r."authorId", r.content, r."createdAt", r."editedAt", r."replyToId",
-             (SELECT ${USER_JSON} FROM "User" u WHERE u.id = r."authorId") AS author,
-             (SELECT coalesce(json_agg(json_build_object('id', a.id, 'fileName', a."fileName", 'storedName', a."storedName",
-                                                         'contentType', a."contentType", 'size', a.size) ORDER BY a.id), '[]')
-                FROM "Attachment" a WHERE a."messageId" = r.id) AS attachments
-      FROM "Message" r WHERE r.id = ${m.replyToId} AND r."channelId" = ${m.channel.id}
-    ), claimed AS (
-      INSERT INTO "MessageNonce" ("authorId", nonce, "messageId")
-      SELECT ${m.authorId}, ${m.nonce}, ${m.id}
-      WHERE ${m.nonce}::text IS NOT NULL AND (${m.replyToId}::text IS NULL OR EXISTS (SELECT 1 FROM reply))
-      ON CONFLICT DO NOTHING
-      RETURNING 1
-    ), inserted AS (
-      INSERT INTO "Message" (id, "channelId", "authorId", content, "replyToId", nonce)
-      SELECT ${m.id}, ${m.channel.id}, ${m.authorId}, ${m.content}, ${m.replyToId}, ${m.nonce}
-      WHERE (${m.replyToId}::text IS NULL OR EXISTS (SELECT 1 FROM reply))
-        AND (${m.nonce}::text IS NULL OR EXISTS (SELECT 1 FROM claimed))
-      RETURNING id, "createdAt"
-    ), mentioned AS (
-      INSERT INTO "MessageMention" ("messageId", "userId", "channelId")
-      SELECT i.id, mem."userId", ${m.channel.id}
-      FROM inserted i JOIN "Member" mem
-        ON mem."guildId" = ${m.channel.guildId} AND mem."userId" = ANY(${[...m.mentionIds]}::text[]) AND mem."userId" <> ${m.authorId}
-      RETURNING "userId"
-    ), marked AS (
-      INSERT INTO "ReadState" ("userId", "channelId", "lastReadMessageId", "updatedAt")
-      SELECT ${m.authorId}, ${m.channel.id}, i.id, now() FROM inserted i
-      ON CONFLICT ("userId", "channelId") DO UPDATE
-        SET "lastReadMessageId" = EXCLUDED."lastReadMessageId", "updatedAt" = EXCLUDED."updatedAt"
-        WHERE "ReadState"."lastReadMessageId" < EXCLUDED."lastReadMessageId"
-    )
-    SELECT i."createdAt", EXISTS (SELECT 1 FROM reply) AS "replyFound",
-           (SELECT ${USER_JSON} FROM "User" u WHERE u.id = ${m.authorId}) AS author,
-           (SELECT coalesce(json_agg(${USER_JSON} ORDER BY u.id), '[]') FROM mentioned x JOIN "User" u ON u.id = x."userId") AS mentions,
-           (SELECT row_to_json(reply) FROM reply) AS "replyTo"
-    FROM (SELECT 1) AS one LEFT JOIN inserted i ON TRUE`;
+    SELECT out_created_at AS "createdAt", out_reply_found AS "replyFound", out_author AS author,
+           out_mentions AS mentions, out_reply_to AS "replyTo"
+    FROM "chat_send_message"(${m.id}, ${m.channel.id}, ${m.channel.guildId}, ${m.authorId}, ${m.content},
+                             ${m.replyToId}::text, ${[...m.mentionIds]}::text[], ${m.nonce}::text)`;
   const row = rows[0];
   if (!row?.createdAt) return m.replyToId && !row?.replyFound ? null : 'nonce-taken';
   const author = userFromJson(json(row.author));
