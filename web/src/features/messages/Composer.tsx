@@ -2,6 +2,7 @@
 // attached by picker, drag-and-drop (on the channel) or paste and uploaded at once with
 // progress. Typing is announced (startTyping, at most every few seconds) and withdrawn on
 // send and blur (stopTyping).
+import { flushSync } from 'react-dom';
 import { type ChangeEvent, type KeyboardEvent, type Ref, useEffect, useImperativeHandle, useRef, useState } from 'react';
 import { useMutation } from 'urql';
 import { session } from '../../app/session';
@@ -132,13 +133,15 @@ export function Composer({
     const el = textarea.current;
     const caret = el?.selectionStart ?? text.length;
     const next = `${text.slice(0, suggest.start)}@${user.username} ${text.slice(caret)}`;
-    setText(next);
-    setSuggest(null);
     const position = suggest.start + user.username.length + 2;
-    requestAnimationFrame(() => {
-      el?.focus();
-      el?.setSelectionRange(position, position);
+    // commit the new text now and put the caret after the mention before the next keystroke:
+    // placed a frame later, what a fast typist typed meanwhile landed before it, scrambled
+    flushSync(() => {
+      setText(next);
+      setSuggest(null);
     });
+    el?.focus();
+    el?.setSelectionRange(position, position);
   };
 
   const onChange = (event: ChangeEvent<HTMLTextAreaElement>) => {
