@@ -1,6 +1,6 @@
 // Builds the whole service: database, PubSub, services, GraphQL over HTTP, SSE and
 // WebSocket, health and metrics. src/index.ts starts it; tests start it on a free port.
-import { type ServerResponse, createServer } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { clientAddressOf, createContext } from './context.js';
@@ -23,6 +23,7 @@ import type { Actor } from './services/actor.js';
 import { createServices } from './services/index.js';
 import { startHousekeeping } from './housekeeping.js';
 import { drainHttp, runShutdown } from './shutdown.js';
+import { sendJson } from './http/responses.js';
 
 export interface App {
   /** Listens on `port` (0 picks a free one); resolves to the bound port. */
@@ -167,7 +168,3 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
 const headerValue = (value: string | string[] | undefined): string | null =>
   Array.isArray(value) ? value.join(',') : (value ?? null);
 
-function sendJson(res: ServerResponse, status: number, body: unknown) {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(JSON.stringify(body));
-}

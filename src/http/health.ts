@@ -4,6 +4,7 @@
 // stalling the probe. The reason stays in the log; the probe says only which one failed.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
+import { sendJson } from './responses.js';
 
 export interface HealthOptions {
   /** name → a check that resolves when the dependency answers */
@@ -34,13 +35,13 @@ export function createHealthRoutes({ checks, timeoutMs, log }: HealthOptions) {
     async handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
       const path = req.url?.split('?')[0];
       if (path === '/health/live') {
-        send(res, 200, { status: 'ok' });
+        sendJson(res, 200, { status: 'ok' });
         return true;
       }
       if (path === '/health/ready') {
         const results = Object.fromEntries(await Promise.all(Object.entries(checks).map(([name, check]) => probe(name, check))));
         const ok = Object.values(results).every((v) => v === 'ok');
-        send(res, ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', checks: results });
+        sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', checks: results });
         return true;
       }
       return false;
@@ -48,7 +49,3 @@ export function createHealthRoutes({ checks, timeoutMs, log }: HealthOptions) {
   };
 }
 
-function send(res: ServerResponse, status: number, body: unknown) {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(JSON.stringify(body));
-}

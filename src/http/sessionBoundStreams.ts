@@ -4,7 +4,7 @@
 // subscribes again. (The WebSocket transport closes its sockets with 4403 for the same reasons,
 // see ./websocket.ts.)
 import type { Plugin } from 'graphql-yoga';
-import { createGraphQLError } from 'graphql-yoga';
+import { createGraphQLError, isAsyncIterable } from 'graphql-yoga';
 import type { GraphQLContext } from '../context.js';
 import type { PubSub } from '../pubsub/topics.js';
 
@@ -69,6 +69,3 @@ export async function sessionBoundStreams(pubsub: PubSub): Promise<SessionBoundS
   };
 }
 
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return typeof (value as AsyncIterable<unknown> | null)?.[Symbol.asyncIterator] === 'function';
-}

@@ -14,6 +14,7 @@ import type { AuthService } from '../services/auth.js';
 import { DomainError, badInput, notFound, payloadTooLarge } from '../services/errors.js';
 import { RETRY_AFTER_MS, isDependencyFailure } from './dependencyFailures.js';
 import { HTTP_STATUS } from './errors.js';
+import { sendJson } from './responses.js';
 
 /** Room for the multipart framing and the non-file fields of an upload request. */
 const MULTIPART_OVERHEAD_BYTES = 1024 * 1024;
@@ -340,7 +341,3 @@ function sendError(res: ServerResponse, err: unknown, log: Logger) {
   sendJson(res, 500, errorBody('Unexpected error.', 'INTERNAL_SERVER_ERROR'));
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown) {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(JSON.stringify(body));
-}

@@ -15,6 +15,7 @@ import {
   execute,
 } from 'graphql';
 import { CloseCode, MessageType, type SubscribePayload, parseMessage } from 'graphql-ws';
+import { isAsyncIterable } from 'graphql-yoga';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { GraphQLContext } from '../context.js';
@@ -532,6 +533,3 @@ function maskedJson(error: Error) {
   return error instanceof GraphQLError ? error.toJSON() : { message: error.message };
 }
 
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return typeof (value as AsyncIterable<unknown> | null)?.[Symbol.asyncIterator] === 'function';
-}

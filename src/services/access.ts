@@ -3,6 +3,7 @@
 import type { Db } from '../db/client.js';
 import type { Channel } from '../generated/prisma/client.js';
 import { type Actor, type Membership, membershipOf } from './actor.js';
+import { json } from './messageSql.js';
 import { forbidden, notFound } from './errors.js';
 import { type PermissionName, Permission, has } from './permissions.js';
 
@@ -13,8 +14,6 @@ interface ChannelAccessRow extends Channel {
   roles: unknown;
 }
 
-/** json columns arrive parsed from node-postgres and as text from some adapters */
-const parseJson = <T>(value: unknown): T => (typeof value === 'string' ? JSON.parse(value) : value) as T;
 
 export class Access {
   constructor(private readonly db: Db) {}
@@ -60,7 +59,7 @@ export class Access {
           guildId: row.guildId,
           isOwner: row.ownerId === userId,
           everyone: BigInt(row.everyone ?? 0),
-          roles: parseJson<{ permissions: string; position: number }[]>(row.roles).map((r) => ({
+          roles: json<{ permissions: string; position: number }[]>(row.roles).map((r) => ({
             permissions: BigInt(r.permissions),
             position: r.position,
           })),

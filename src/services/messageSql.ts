@@ -187,7 +187,7 @@ interface RawReply {
 }
 
 /** json columns arrive parsed from node-postgres and as text from some adapters */
-const json = <T>(value: unknown): T => (typeof value === 'string' ? JSON.parse(value) : value) as T;
+export const json = <T>(value: unknown): T => (typeof value === 'string' ? JSON.parse(value) : value) as T;
 
 /** JSON of a `timestamp(3)` column has no zone; the column holds UTC. */
 const utcIso = (timestamp: string): string => new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(timestamp) ? timestamp : `${timestamp}Z`).toISOString();
