@@ -1,10 +1,12 @@
 // The two hottest statements, in SQL because Prisma takes a round trip per relation:
-// - sending: one statement stores the message, checks and loads its reply target, stores the
-//   mentions of members, moves the sender's read marker, and returns what the event carries;
+// - sending: one statement checks the sender's channel and permission, stores the message,
+//   checks and loads its reply target, stores the mentions of members, moves the sender's read
+//   marker, and returns what the event carries;
 // - reading history: one statement returns a page with each message's author, attachments,
 //   mentions, reactions and reply target, as the same snapshots events carry.
 import { Prisma } from '../generated/prisma/client.js';
 import type { Db } from '../db/client.js';
+import { Permission } from './permissions.js';
 import type {
   AttachmentSnapshot,
   ChannelSnapshot,
@@ -15,7 +17,7 @@ import type {
 
 export interface NewMessage {
   id: string;
-  channel: ChannelSnapshot;
+  channelId: string;
   authorId: string;
   content: string;
   replyToId: string | null;
@@ -23,12 +25,42 @@ export interface NewMessage {
   mentionIds: readonly string[];
   /** the sender's idempotency key: claimed with the insert, or the insert does not happen */
   nonce: string | null;
+  /** permission bits the author must hold in the channel's guild */
+  needed: bigint;
 }
 
-interface InsertedRow {
+/** The facts of the author's membership the send found (see membershipOf). */
+export interface SenderFacts {
+  memberId: string;
+  guildId: string;
+  isOwner: boolean;
+  everyone: bigint;
+  roles: { permissions: bigint; position: number }[];
+}
+
+export type SendOutcome =
+  /** no such channel, or the author is not a member of its guild */
+  | { refused: 'not-found' }
+  | { refused: 'forbidden' | 'not-text'; channel: ChannelSnapshot; sender: SenderFacts }
+  /** stored: `message` is what the event carries. Not stored: `message` is null when the reply
+   *  target is no message of the channel, 'nonce-taken' when another send claimed the nonce */
+  | { refused: null; channel: ChannelSnapshot; sender: SenderFacts; message: MessageSnapshot | null | 'nonce-taken' };
+
+interface SendRow {
+  refusal: 'not-found' | 'forbidden' | 'not-text' | null;
+  guildId: string | null;
+  channelName: string | null;
+  channelType: 'TEXT' | 'VOICE' | null;
+  channelTopic: string | null;
+  channelPosition: number | null;
+  channelCreatedAt: Date | null;
+  memberId: string | null;
+  isOwner: boolean | null;
+  everyone: string | null;
+  roles: unknown;
   /** null: nothing was stored */
   createdAt: Date | null;
-  replyFound: boolean;
+  replyFound: boolean | null;
   author: unknown;
   mentions: unknown;
   replyTo: unknown;
@@ -37,27 +69,50 @@ interface InsertedRow {
 const USER_JSON = Prisma.sql`json_build_object('id', u.id, 'username', u.username, 'displayName', u."displayName", 'createdAt', u."createdAt")`;
 
 /**
- * Stores the message. Nothing is stored, and the answer says why, when `replyToId` names no
- * message of the same channel (null) or another send already claimed the nonce
- * ('nonce-taken'). The caller has authorized the send.
+ * Checks that the author may send to the channel (a member of its guild holding `needed`, in a
+ * text channel) and stores the message, in one round trip. Nothing is stored when a check
+ * fails, when `replyToId` names no message of the same channel, or when another send already
+ * claimed the nonce; the outcome says which.
  */
-export async function insertMessage(db: Db, m: NewMessage): Promise<MessageSnapshot | null | 'nonce-taken'> {
-  // the statement lives in the database as a function (migration *_send_message_function),
-  // so that its plan is kept instead of made again for every send
-  const rows = await db.$queryRaw<InsertedRow[]>`
-    SELECT out_created_at AS "createdAt", out_reply_found AS "replyFound", out_author AS author,
+export async function sendAuthorized(db: Db, m: NewMessage): Promise<SendOutcome> {
+  // the statement lives in the database as a function (migration *_send_checks_access), so
+  // that its plan is kept instead of made again for every send
+  const rows = await db.$queryRaw<SendRow[]>`
+    SELECT out_refusal AS refusal, out_guild_id AS "guildId", out_channel_name AS "channelName",
+           out_channel_type AS "channelType", out_channel_topic AS "channelTopic",
+           out_channel_position AS "channelPosition", out_channel_created_at AS "channelCreatedAt",
+           out_member_id AS "memberId", out_is_owner AS "isOwner", out_everyone AS everyone, out_roles AS roles,
+           out_created_at AS "createdAt", out_reply_found AS "replyFound", out_author AS author,
            out_mentions AS mentions, out_reply_to AS "replyTo"
-    FROM "chat_send_message"(${m.id}, ${m.channel.id}, ${m.channel.guildId}, ${m.authorId}, ${m.content},
-                             ${m.replyToId}::text, ${[...m.mentionIds]}::text[], ${m.nonce}::text)`;
+    FROM "chat_send"(${m.id}, ${m.channelId}, ${m.authorId}, ${m.content}, ${m.replyToId}::text,
+                     ${[...m.mentionIds]}::text[], ${m.nonce}::text, ${m.needed}::bigint, ${Permission.ADMINISTRATOR}::bigint)`;
   const row = rows[0];
-  if (!row?.createdAt) return m.replyToId && !row?.replyFound ? null : 'nonce-taken';
+  if (!row || row.refusal === 'not-found' || !row.guildId || !row.memberId) return { refused: 'not-found' };
+  const channel: ChannelSnapshot = {
+    id: m.channelId,
+    guildId: row.guildId,
+    name: row.channelName!,
+    type: row.channelType!,
+    topic: row.channelTopic,
+    position: row.channelPosition!,
+    createdAt: row.channelCreatedAt!.toISOString(),
+  };
+  const sender: SenderFacts = {
+    memberId: row.memberId,
+    guildId: row.guildId,
+    isOwner: Boolean(row.isOwner),
+    everyone: BigInt(row.everyone ?? 0),
+    roles: json<{ permissions: string; position: number }[]>(row.roles).map((r) => ({ permissions: BigInt(r.permissions), position: r.position })),
+  };
+  if (row.refusal) return { refused: row.refusal, channel, sender };
+  if (!row.createdAt) return { refused: null, channel, sender, message: m.replyToId && !row.replyFound ? null : 'nonce-taken' };
   const author = userFromJson(json(row.author));
   const mentions = json<RawUser[]>(row.mentions).map(userFromJson);
   const reply = json<RawReply | null>(row.replyTo);
-  return {
+  const message: MessageSnapshot = {
     id: m.id,
-    channelId: m.channel.id,
-    guildId: m.channel.guildId,
+    channelId: m.channelId,
+    guildId: row.guildId,
     authorId: m.authorId,
     content: m.content,
     createdAt: row.createdAt.toISOString(),
@@ -70,8 +125,9 @@ export async function insertMessage(db: Db, m: NewMessage): Promise<MessageSnaps
     mentions,
     replyTo: reply ? replyFromJson(reply) : null,
     reactions: [],
-    channel: m.channel,
+    channel,
   };
+  return { refused: null, channel, sender, message };
 }
 
 export interface MessagePageQuery {

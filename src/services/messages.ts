@@ -3,12 +3,12 @@ import type { Db } from '../db/client.js';
 import type { Channel, Prisma } from '../generated/prisma/client.js';
 import type { MessageSnapshot, PubSub, RepliedMessageSnapshot } from '../pubsub/topics.js';
 import type { Access } from './access.js';
-import type { Actor } from './actor.js';
+import { type Actor, membershipOf } from './actor.js';
 import { badInput, conflict, forbidden, notFound } from './errors.js';
 import { decodeGlobalId } from '../globalIds.js';
 import { isId, newId } from './ids.js';
 import { type PageArgs, planPage } from './pagination.js';
-import { insertMessage, messagePage } from './messageSql.js';
+import { messagePage, sendAuthorized } from './messageSql.js';
 import { channelSnapshot, userSnapshot } from './snapshots.js';
 import { Permission, has } from './permissions.js';
 import type { AttachmentService } from './attachments.js';
@@ -164,30 +164,24 @@ export class MessageService {
   }
 
   /**
-   * Sends a message and publishes it. Without attachments it costs two round trips: the
-   * channel with the sender's membership, then one statement that stores everything.
-   * Returns what the event carries, so the answer queries nothing either.
+   * Sends a message and publishes it. Without attachments the database sees one statement,
+   * which checks the channel and the sender's permission and stores everything; with them,
+   * the channel is checked first and the message and its files commit together. Returns what
+   * the event carries, so the answer queries nothing either.
    */
   async send(actor: Actor, input: SendMessageInput): Promise<MessageSnapshot> {
     const authorId = actor.requireUser();
-    // the rate limit counts in Redis while the database checks the channel: one wait, not two
-    const [channel] = await Promise.all([
-      this.access.requireChannel(actor, input.channelId),
-      this.limits.consume('message', authorId),
-    ]);
-    await this.access.requirePermission(actor, channel.guildId, 'SEND_MESSAGES', 'Channel');
-    if (channel.type !== 'TEXT') throw badInput('Messages can only be sent to text channels.', 'channelId');
     const content = check(rules.messageContent, input.content, 'content');
     const nonce = checkOptional(rules.nonce, input.nonce, 'nonce') ?? null;
     const attachmentIds = input.attachmentIds ?? [];
-    if (attachmentIds.length) await this.access.requirePermission(actor, channel.guildId, 'ATTACH_FILES', 'Channel');
     const replyToId = input.replyToId ?? null;
     const mentionIds = mentionedIds(content, authorId);
-    if (attachmentIds.length) await this.attachments.assertClaimable(authorId, attachmentIds);
     const store = (): Promise<Inserted> =>
       attachmentIds.length
-        ? this.createWithAttachments(authorId, channel, content, replyToId, mentionIds, attachmentIds, nonce)
-        : insertMessage(this.db, { id: newId(), channel: channelSnapshot(channel), authorId, content, replyToId, mentionIds, nonce });
+        ? this.sendWithAttachments(actor, input.channelId, content, replyToId, mentionIds, attachmentIds, nonce)
+        : this.storeChecked(actor, input.channelId, content, replyToId, mentionIds, nonce);
+    // counted before anything is stored: a refused send stores nothing
+    await this.limits.consume('message', authorId);
     let outcome = await store();
     if (outcome === 'nonce-taken') {
       // A retry of a stored send (or the same send racing on another request or instance):
@@ -199,21 +193,60 @@ export class MessageService {
       if (outcome === 'nonce-taken') throw conflict('This nonce is in use by another send; retry.', 'nonce');
     }
     if (!outcome) throw badInput('A reply must point to a message of the same channel.', 'replyToId');
-    const snapshot = outcome;
-    const event = snapshot;
+    const event = outcome;
     // Stored is sent: with the PubSub away, subscribers catch up from the database when it
     // is back (RealtimeService), so the send succeeds rather than invite a duplicate retry.
     try {
       await Promise.all([
-        this.pubsub.publish('messageAdded', channel.id, event),
+        this.pubsub.publish('messageAdded', event.channelId, event),
         ...event.mentionIds.map((userId) => this.pubsub.publish('userEvent', userId, { kind: 'MENTIONED', message: event })),
         // sending ends the sender's typing indicator (the read marker moved with the insert)
-        this.typing.clear(channel.id, authorId, event.author),
+        this.typing.clear(event.channelId, authorId, event.author),
       ]);
     } catch (err) {
       this.reportError(err, 'a stored message could not be published; subscribers catch up when the PubSub is back');
     }
     return event;
+  }
+
+  /** One statement: the channel and the sender's permission checked, the message stored. */
+  private async storeChecked(
+    actor: Actor,
+    channelId: string,
+    content: string,
+    replyToId: string | null,
+    mentionIds: readonly string[],
+    nonce: string | null,
+  ): Promise<Inserted> {
+    const authorId = actor.requireUser();
+    const sent = await sendAuthorized(this.db, { id: newId(), channelId, authorId, content, replyToId, mentionIds, nonce, needed: Permission.SEND_MESSAGES });
+    if (sent.refused === 'not-found') throw notFound('Channel');
+    actor.primeMembership(sent.sender.guildId, membershipOf(sent.sender));
+    if (sent.refused !== null) {
+      throw sent.refused === 'forbidden'
+        ? forbidden('You need the SEND_MESSAGES permission in this guild.')
+        : badInput('Messages can only be sent to text channels.', 'channelId');
+    }
+    return sent.message;
+  }
+
+  /** The checks of a send with files, then the message and its files in one transaction. */
+  private async sendWithAttachments(
+    actor: Actor,
+    channelId: string,
+    content: string,
+    replyToId: string | null,
+    mentionIds: readonly string[],
+    attachmentIds: readonly string[],
+    nonce: string | null,
+  ): Promise<Inserted> {
+    const authorId = actor.requireUser();
+    const channel = await this.access.requireChannel(actor, channelId);
+    await this.access.requirePermission(actor, channel.guildId, 'SEND_MESSAGES', 'Channel');
+    if (channel.type !== 'TEXT') throw badInput('Messages can only be sent to text channels.', 'channelId');
+    await this.access.requirePermission(actor, channel.guildId, 'ATTACH_FILES', 'Channel');
+    await this.attachments.assertClaimable(authorId, attachmentIds);
+    return this.createWithAttachments(authorId, channel, content, replyToId, mentionIds, attachmentIds, nonce);
   }
 
   /** The message an author stored under this nonce within the window; a claim past the

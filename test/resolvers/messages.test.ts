@@ -1,5 +1,6 @@
 // message, sendMessage, editMessage, deleteMessage, and Channel.messages paging.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeGlobalId } from '../../src/globalIds.js';
 import { type TestServer, startTestServer } from '../support/app.js';
 import { type Client, createChannel, failsOnField, guildWithMembers, send, signUp } from '../support/client.js';
 
@@ -116,6 +117,17 @@ describe('sendMessage', () => {
     const { owner, guildId } = await setup(0);
     const voiceId = await createChannel(owner, guildId, 'Lounge', 'VOICE');
     await failsOnField(owner, 'channelId', SEND, { input: { channelId: voiceId, content: 'anyone?' } });
+  });
+
+  it('without SEND_MESSAGES a member is FORBIDDEN and nothing is posted; the owner still sends', async () => {
+    const { owner, members, guildId, generalId } = await setup(1);
+    // no mutation edits @everyone yet: take the permission away where it is stored
+    const guildDbId = decodeGlobalId(guildId)!.id;
+    const everyone = await server.app.db.prisma.role.findFirstOrThrow({ where: { guildId: guildDbId, isDefault: true } });
+    await server.app.db.prisma.role.update({ where: { id: everyone.id }, data: { permissions: everyone.permissions & ~(1n << 11n) } });
+    await members[0]!.fails('FORBIDDEN', SEND, { input: { channelId: generalId, content: 'muted?' } });
+    await owner.ok(SEND, { input: { channelId: generalId, content: 'the owner holds every permission' } });
+    expect(contents(await page(owner, generalId, { first: 10 }))).toEqual(['the owner holds every permission']);
   });
 });
 
