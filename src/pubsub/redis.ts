@@ -13,6 +13,9 @@ import { type PubSub, topicChannel } from './topics.js';
 export function redisOptions(role: string): RedisOptions {
   return {
     enableOfflineQueue: false,
+    // commands issued in one tick (a send's publishes, the rate-limit checks of concurrent
+    // requests) leave in one socket write; a subscriber connection only (un)subscribes
+    enableAutoPipelining: role !== 'subscriber',
     maxRetriesPerRequest: 1,
     // a command on a half-open connection answers within this, or fails
     commandTimeout: 1_500,

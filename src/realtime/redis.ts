@@ -41,15 +41,43 @@ redis.call('ZREM', KEYS[1], ARGV[1])
 if score and tonumber(score) > tonumber(ARGV[2]) then return 1 end
 return 0`;
 
+/** The scripts above as commands of a connection: sent by hash (EVALSHA), not as their text
+ *  on every call; ioredis loads a script the server does not know yet. */
+interface ScriptCommands {
+  chatConnect(conns: string, online: string, connectionId: string, expiresAt: number, now: number, userId: string): Promise<number>;
+  chatDisconnect(conns: string, online: string, connectionId: string, now: number, userId: string): Promise<number>;
+  chatSweepOne(conns: string, online: string, now: number, userId: string): Promise<number>;
+  chatStopTyping(typing: string, userId: string, now: number): Promise<number>;
+}
+
+const scripted = new WeakMap<Redis, ScriptCommands>();
+
+function scripts(redis: Redis): ScriptCommands {
+  let commands = scripted.get(redis);
+  if (!commands) {
+    redis.defineCommand('chatConnect', { numberOfKeys: 2, lua: CONNECT });
+    redis.defineCommand('chatDisconnect', { numberOfKeys: 2, lua: DISCONNECT });
+    redis.defineCommand('chatSweepOne', { numberOfKeys: 2, lua: SWEEP_ONE });
+    redis.defineCommand('chatStopTyping', { numberOfKeys: 1, lua: STOP_TYPING });
+    commands = redis as unknown as ScriptCommands;
+    scripted.set(redis, commands);
+  }
+  return commands;
+}
+
 export class RedisTypingRegistry implements TypingRegistry {
-  constructor(private readonly redis: Redis) {}
+  private readonly scripts: ScriptCommands;
+
+  constructor(private readonly redis: Redis) {
+    this.scripts = scripts(redis);
+  }
 
   async start(channelId: string, userId: string, expiresAt: number) {
     await this.redis.multi().zadd(typingKey(channelId), expiresAt, userId).pexpireat(typingKey(channelId), expiresAt).exec();
   }
 
   async stop(channelId: string, userId: string) {
-    return (await this.redis.eval(STOP_TYPING, 1, typingKey(channelId), userId, Date.now())) === 1;
+    return (await this.scripts.chatStopTyping(typingKey(channelId), userId, Date.now())) === 1;
   }
 
   async typingIn(channelId: string) {
@@ -58,15 +86,19 @@ export class RedisTypingRegistry implements TypingRegistry {
 }
 
 export class RedisConnectionRegistry implements ConnectionRegistry {
-  constructor(private readonly redis: Redis) {}
+  private readonly scripts: ScriptCommands;
+
+  constructor(private readonly redis: Redis) {
+    this.scripts = scripts(redis);
+  }
 
   async connect(userId: string, connectionId: string, expiresAt: number) {
-    const result = await this.redis.eval(CONNECT, 2, connsKey(userId), ONLINE_KEY, connectionId, expiresAt, Date.now(), userId);
+    const result = await this.scripts.chatConnect(connsKey(userId), ONLINE_KEY, connectionId, expiresAt, Date.now(), userId);
     return result === 1;
   }
 
   async disconnect(userId: string, connectionId: string) {
-    const result = await this.redis.eval(DISCONNECT, 2, connsKey(userId), ONLINE_KEY, connectionId, Date.now(), userId);
+    const result = await this.scripts.chatDisconnect(connsKey(userId), ONLINE_KEY, connectionId, Date.now(), userId);
     return result === 1;
   }
 
@@ -85,7 +117,7 @@ export class RedisConnectionRegistry implements ConnectionRegistry {
     const candidates = await this.redis.zrangebyscore(ONLINE_KEY, '-inf', now, 'LIMIT', 0, SWEEP_BATCH);
     const gone: string[] = [];
     for (const userId of candidates) {
-      if ((await this.redis.eval(SWEEP_ONE, 2, connsKey(userId), ONLINE_KEY, now, userId)) === 1) gone.push(userId);
+      if ((await this.scripts.chatSweepOne(connsKey(userId), ONLINE_KEY, now, userId)) === 1) gone.push(userId);
     }
     return gone;
   }
