@@ -8,7 +8,6 @@ import type { AddressInfo } from 'node:net';
 import {
   createCounter,
   createHistogram,
-  createSummary,
   usePrometheus,
 } from '@graphql-yoga/plugin-prometheus';
 import type { Plugin } from 'graphql-yoga';
@@ -114,9 +113,11 @@ export function createMetrics({ config, log, registry = new Registry() }: Metric
     registry,
     endpoint: false,
     metrics: {
-      graphql_envelop_phase_parse: histogram('graphql_envelop_phase_parse', 'Time spent on running GraphQL "parse" function', false),
-      graphql_envelop_phase_validate: histogram('graphql_envelop_phase_validate', 'Time spent on running GraphQL "validate" function', false),
-      graphql_envelop_phase_context: histogram('graphql_envelop_phase_context', 'Time spent on building the GraphQL context', false),
+      // parse and validate are answered from yoga's document cache, and the context is a few
+      // object allocations: timing them cost more than they ever showed
+      graphql_envelop_phase_parse: false,
+      graphql_envelop_phase_validate: false,
+      graphql_envelop_phase_context: false,
       graphql_envelop_phase_execute: histogram('graphql_envelop_phase_execute', 'Time spent on running the GraphQL "execute" function', true),
       graphql_envelop_phase_subscribe: histogram('graphql_envelop_phase_subscribe', 'Time spent on running the GraphQL "subscribe" function', true),
       graphql_envelop_request_duration: histogram(
@@ -124,11 +125,9 @@ export function createMetrics({ config, log, registry = new Registry() }: Metric
         'Time spent on running the GraphQL operation from parse to execute',
         true,
       ),
-      graphql_envelop_request_time_summary: createSummary({
-        registry,
-        summary: { name: 'graphql_envelop_request_time_summary', help: 'Summary to measure the time to complete GraphQL operations', labelNames: opLabels },
-        fillLabelsFn: labelsAt(true),
-      }),
+      // a summary keeps a t-digest per label set, updated on every request: the duration
+      // histogram answers the same quantiles at the scraper
+      graphql_envelop_request_time_summary: false,
       graphql_envelop_request: createCounter({
         registry,
         counter: { name: 'graphql_envelop_request', help: 'Counts the amount of GraphQL requests executed through Envelop', labelNames: opLabels },
@@ -144,14 +143,8 @@ export function createMetrics({ config, log, registry = new Registry() }: Metric
         },
         fillLabelsFn: errorLabels,
       }),
-      graphql_envelop_deprecated_field: createCounter({
-        registry,
-        counter: { name: 'graphql_envelop_deprecated_field', help: 'Counts the amount of deprecated fields used in selection sets', labelNames: ['fieldName', 'typeName'] },
-        fillLabelsFn: (p: { deprecationInfo?: { fieldName?: string; typeName?: string } }) => ({
-          fieldName: p.deprecationInfo?.fieldName ?? '',
-          typeName: p.deprecationInfo?.typeName ?? '',
-        }),
-      }),
+      // walks every request's document; the schema deprecates nothing
+      graphql_envelop_deprecated_field: false,
       graphql_envelop_execute_resolver: false,
       graphql_envelop_schema_change: true,
       graphql_yoga_http_duration: createHistogram({

@@ -79,7 +79,7 @@ describe('with thousands of distinct query strings and operation names', () => {
     const http = seriesOf(text, 'graphql_yoga_http_duration');
     expect(http.length).toBeGreaterThan(0);
     expect([...labelValues(http, 'url')].sort()).toEqual(['/graphql']);
-    for (const metric of ['graphql_envelop_request', 'graphql_envelop_phase_parse', 'graphql_envelop_phase_execute', 'graphql_yoga_http_duration']) {
+    for (const metric of ['graphql_envelop_request', 'graphql_envelop_request_duration', 'graphql_envelop_phase_execute', 'graphql_yoga_http_duration']) {
       const names = labelValues(seriesOf(text, metric), 'operationName');
       // the capped set, plus "other" and "Anonymous"
       expect(names.size, `${metric}: ${[...names].join(', ')}`).toBeLessThanOrEqual(MAX_NAMES + 2);
