@@ -190,13 +190,17 @@ export function createUploadRoutes({ attachments, auth, log }: UploadRoutesDeps)
             throw translateMultipartError(err, maxBytes, maxFiles);
           }
         });
-      } else {
+      } else if (!contentLength) {
+        // a declared length was checked above, and the HTTP parser reads no byte past it: only
+        // a chunked body needs counting as it arrives
         setRequestParser((req) => parse(limitBody(req, limit, fetchAPI)));
       }
     },
   };
 
-  return { handle, graphqlMaxRequestBytes: Math.max(maxUploadRequestBytes, NON_UPLOAD_BODY_BYTES), yogaPlugin };
+  // yoga's own cap sits past ours, so that ours (with the contract's PAYLOAD_TOO_LARGE) is the one
+  // a chunked body runs into
+  return { handle, graphqlMaxRequestBytes: 2 * Math.max(maxUploadRequestBytes, NON_UPLOAD_BODY_BYTES), yogaPlugin };
 }
 
 export const attachmentUrl = (storedName: string) => `/static/${storedName}`;

@@ -239,3 +239,56 @@ describe('cross-origin clients', () => {
     expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example');
   });
 });
+
+describe('GraphQL request bodies', () => {
+  const LIMIT = 25_000_000;
+
+  /** POSTs a JSON body of about `bytes` to /graphql; chunked unless a length is declared. */
+  function postJson(bytes: number, declareLength: boolean): Promise<{ status: number; body: any }> {
+    const head = '{"query":"{ __typename }","variables":{"pad":"';
+    const tail = '"}}';
+    const chunk = Buffer.alloc(1 << 20, 'x');
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(declareLength ? { 'content-length': String(bytes) } : {}) },
+      });
+      let answered = false;
+      req.on('response', (res) => {
+        answered = true;
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => (text += d)).on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+      });
+      // the server may answer and close before the whole body is sent: writing fails then
+      req.on('error', (err) => {
+        if (!answered) reject(err);
+      });
+      let sent = 0;
+      const pump = () => {
+        if (sent === 0) {
+          sent += head.length;
+          req.write(head);
+        }
+        while (sent < bytes - tail.length && !answered) {
+          const part = chunk.subarray(0, Math.min(chunk.length, bytes - tail.length - sent));
+          sent += part.length;
+          if (!req.write(part)) return void req.once('drain', pump);
+        }
+        req.end(tail);
+      };
+      pump();
+    });
+  }
+
+  it('answers a small chunked body, counted as it arrives', async () => {
+    const { status, body } = await postJson(10_000, false);
+    expect(status).toBe(200);
+    expect(body.data).toEqual({ __typename: 'Query' });
+  });
+
+  it('refuses a chunked body past the limit with 413 PAYLOAD_TOO_LARGE', async () => {
+    const { status, body } = await postJson(LIMIT + (1 << 20), false);
+    expect(status).toBe(413);
+    expect(body.errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+});
