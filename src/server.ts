@@ -57,6 +57,7 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
   const { pubsub } = realtime;
   const services = createServices({
     db: db.prisma,
+    statements: db.statements,
     pubsub,
     config,
     connections: realtime.connections,

@@ -8,6 +8,7 @@ import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapt
 import type pg from 'pg';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { type QueryCounter, countQueries } from './queryCounter.js';
+import { type Statements, connectStatements } from './statements.js';
 import { isFreshDataDir, restoreTemplate, templateTarball } from './template.js';
 
 export type Db = PrismaClient;
@@ -18,6 +19,8 @@ export interface Database {
   kind: 'pglite' | 'postgres';
   /** statements sent through Prisma since start (src/db/queryCounter.ts) */
   queries: QueryCounter;
+  /** the hottest statements, on Prisma's driver adapter without its client (./statements.ts) */
+  statements: Statements;
   /** Raw SQL outside Prisma, not counted (start-up checks that need not load Prisma's engine). */
   query<T>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Runs fn while holding a cluster-wide lock (migrations from instances starting together). */
@@ -84,6 +87,7 @@ async function openPglite(dataDir: string): Promise<Database> {
   const prisma = new PrismaClient({ adapter: counted.factory });
   return {
     prisma,
+    statements: await connectStatements(counted.factory),
     adapterFactory,
     queries: counted.counter,
     kind: 'pglite',
@@ -135,6 +139,7 @@ async function openPostgres(connectionString: string): Promise<Database> {
   const prisma = new PrismaClient({ adapter: counted.factory });
   return {
     prisma,
+    statements: await connectStatements(counted.factory),
     queries: counted.counter,
     // The schema engine opens its own short-lived pool and never disposes it: keep its
     // idle connections from holding the process open after a migration.

@@ -3,6 +3,7 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
+import type { Statements } from '../db/statements.js';
 import type { PubSub } from '../pubsub/topics.js';
 import { Access } from './access.js';
 import { AttachmentService } from './attachments.js';
@@ -24,6 +25,8 @@ import { UserService } from './users.js';
 
 export interface ServiceDeps {
   db: Db;
+  /** the hottest statements, below the Prisma client (src/db/statements.ts) */
+  statements: Statements;
   pubsub: PubSub;
   config: Config;
   connections: ConnectionRegistry;
@@ -33,7 +36,7 @@ export interface ServiceDeps {
   redis?: Redis;
 }
 
-export function createServices({ db, pubsub, config, connections, typingRegistry, onError, redis }: ServiceDeps) {
+export function createServices({ db, statements, pubsub, config, connections, typingRegistry, onError, redis }: ServiceDeps) {
   const access = new Access(db);
   const limits = new RateLimits(
     {
@@ -55,7 +58,7 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
     maxBytes: config.MAX_UPLOAD_BYTES,
     maxFiles: config.MAX_UPLOAD_FILES,
   });
-  const messages = new MessageService(db, access, pubsub, typing, readStates, attachments, limits, onError);
+  const messages = new MessageService(db, statements, access, pubsub, typing, readStates, attachments, limits, onError);
   const signer = new TokenSigner(config.JWT_SECRET, config.ACCESS_TOKEN_TTL_SECONDS, config.JWT_PREVIOUS_SECRETS);
   return {
     auth: new AuthService(

@@ -6,6 +6,7 @@
 //   mentions, reactions and reply target, as the same snapshots events carry.
 import { Prisma } from '../generated/prisma/client.js';
 import type { Db } from '../db/client.js';
+import { type Statements, arg } from '../db/statements.js';
 import { Permission } from './permissions.js';
 import type {
   AttachmentSnapshot,
@@ -53,13 +54,14 @@ interface SendRow {
   channelType: 'TEXT' | 'VOICE' | null;
   channelTopic: string | null;
   channelPosition: number | null;
-  channelCreatedAt: Date | null;
+  /** ISO timestamp */
+  channelCreatedAt: string | null;
   memberId: string | null;
   isOwner: boolean | null;
   everyone: string | null;
   roles: unknown;
-  /** null: nothing was stored */
-  createdAt: Date | null;
+  /** ISO timestamp; null: nothing was stored */
+  createdAt: string | null;
   replyFound: boolean | null;
   author: unknown;
   mentions: unknown;
@@ -68,24 +70,35 @@ interface SendRow {
 
 const USER_JSON = Prisma.sql`json_build_object('id', u.id, 'username', u.username, 'displayName', u."displayName", 'createdAt', u."createdAt")`;
 
+const SEND_STATEMENT = `
+  SELECT out_refusal AS refusal, out_guild_id AS "guildId", out_channel_name AS "channelName",
+         out_channel_type AS "channelType", out_channel_topic AS "channelTopic",
+         out_channel_position AS "channelPosition", out_channel_created_at AS "channelCreatedAt",
+         out_member_id AS "memberId", out_is_owner AS "isOwner", out_everyone AS everyone, out_roles AS roles,
+         out_created_at AS "createdAt", out_reply_found AS "replyFound", out_author AS author,
+         out_mentions AS mentions, out_reply_to AS "replyTo"
+  FROM "chat_send"($1, $2, $3, $4, $5::text, $6::text[], $7::text, $8::bigint, $9::bigint)`;
+
 /**
  * Checks that the author may send to the channel (a member of its guild holding `needed`, in a
  * text channel) and stores the message, in one round trip. Nothing is stored when a check
  * fails, when `replyToId` names no message of the same channel, or when another send already
  * claimed the nonce; the outcome says which.
  */
-export async function sendAuthorized(db: Db, m: NewMessage): Promise<SendOutcome> {
+export async function sendAuthorized(statements: Statements, m: NewMessage): Promise<SendOutcome> {
   // the statement lives in the database as a function (migration *_send_checks_access), so
   // that its plan is kept instead of made again for every send
-  const rows = await db.$queryRaw<SendRow[]>`
-    SELECT out_refusal AS refusal, out_guild_id AS "guildId", out_channel_name AS "channelName",
-           out_channel_type AS "channelType", out_channel_topic AS "channelTopic",
-           out_channel_position AS "channelPosition", out_channel_created_at AS "channelCreatedAt",
-           out_member_id AS "memberId", out_is_owner AS "isOwner", out_everyone AS everyone, out_roles AS roles,
-           out_created_at AS "createdAt", out_reply_found AS "replyFound", out_author AS author,
-           out_mentions AS mentions, out_reply_to AS "replyTo"
-    FROM "chat_send"(${m.id}, ${m.channelId}, ${m.authorId}, ${m.content}, ${m.replyToId}::text,
-                     ${[...m.mentionIds]}::text[], ${m.nonce}::text, ${m.needed}::bigint, ${Permission.ADMINISTRATOR}::bigint)`;
+  const rows = await statements.rows<SendRow>(SEND_STATEMENT, [
+    arg.text(m.id),
+    arg.text(m.channelId),
+    arg.text(m.authorId),
+    arg.text(m.content),
+    arg.text(m.replyToId),
+    arg.texts(m.mentionIds),
+    arg.text(m.nonce),
+    arg.bigint(m.needed),
+    arg.bigint(Permission.ADMINISTRATOR),
+  ]);
   const row = rows[0];
   if (!row || row.refusal === 'not-found' || !row.guildId || !row.memberId) return { refused: 'not-found' };
   const channel: ChannelSnapshot = {
@@ -95,7 +108,7 @@ export async function sendAuthorized(db: Db, m: NewMessage): Promise<SendOutcome
     type: row.channelType!,
     topic: row.channelTopic,
     position: row.channelPosition!,
-    createdAt: row.channelCreatedAt!.toISOString(),
+    createdAt: utcIso(row.channelCreatedAt!),
   };
   const sender: SenderFacts = {
     memberId: row.memberId,
@@ -115,7 +128,7 @@ export async function sendAuthorized(db: Db, m: NewMessage): Promise<SendOutcome
     guildId: row.guildId,
     authorId: m.authorId,
     content: m.content,
-    createdAt: row.createdAt.toISOString(),
+    createdAt: utcIso(row.createdAt),
     editedAt: null,
     replyToId: m.replyToId,
     nonce: m.nonce,

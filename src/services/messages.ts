@@ -1,5 +1,6 @@
 // Sending, reading, editing and deleting messages.
 import type { Db } from '../db/client.js';
+import type { Statements } from '../db/statements.js';
 import type { Channel, Prisma } from '../generated/prisma/client.js';
 import type { MessageSnapshot, PubSub, RepliedMessageSnapshot } from '../pubsub/topics.js';
 import type { Access } from './access.js';
@@ -104,6 +105,7 @@ function repliedSnapshot(m: MessageWithSnapshot['replyTo'] & {}): RepliedMessage
 export class MessageService {
   constructor(
     private readonly db: Db,
+    private readonly statements: Statements,
     private readonly access: Access,
     private readonly pubsub: PubSub,
     private readonly typing: TypingService,
@@ -219,7 +221,7 @@ export class MessageService {
     nonce: string | null,
   ): Promise<Inserted> {
     const authorId = actor.requireUser();
-    const sent = await sendAuthorized(this.db, { id: newId(), channelId, authorId, content, replyToId, mentionIds, nonce, needed: Permission.SEND_MESSAGES });
+    const sent = await sendAuthorized(this.statements, { id: newId(), channelId, authorId, content, replyToId, mentionIds, nonce, needed: Permission.SEND_MESSAGES });
     if (sent.refused === 'not-found') throw notFound('Channel');
     actor.primeMembership(sent.sender.guildId, membershipOf(sent.sender));
     if (sent.refused !== null) {
