@@ -94,7 +94,7 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
         .then((handled) => handled || health.handle(req, res))
         .then((handled) => handled || uploads.handle(req, res))
         .then((handled) => handled || web.handle(req, res))
-        .then((handled) => (handled ? undefined : yoga.requestListener(req, res)))
+        .then((handled) => (handled || graphql.handleDirect(req, res) ? undefined : yoga.requestListener(req, res)))
         .catch((err) => {
           log.error({ err }, 'request failed');
           if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });

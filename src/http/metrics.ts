@@ -73,6 +73,8 @@ export interface Metrics {
   readonly registry: Registry;
   /** the GraphQL metrics (yoga + envelop phases), with bounded labels */
   readonly yogaPlugin: Plugin;
+  /** times a GraphQL request that src/http/graphql.ts answered without yoga's HTTP layer */
+  observeGraphQLHttp(operation: { operationName?: string; operationType?: string }, method: string, status: number, seconds: number): void;
   /** counts one HTTP request by route template; call first thing in the request listener */
   track(req: IncomingMessage, res: ServerResponse): void;
   /** answers GET /metrics on the main listener when it is served there; false otherwise */
@@ -108,6 +110,21 @@ export function createMetrics({ config, log, registry = new Registry() }: Metric
       code: typeof code === 'string' ? (ERROR_CODES.has(code) ? code : 'other') : 'none',
     };
   };
+
+  const graphqlHttp = createHistogram({
+    registry,
+    histogram: {
+      name: 'graphql_yoga_http_duration',
+      help: 'Time spent on HTTP connection',
+      labelNames: ['operationName', 'operationType', 'method', 'statusCode', 'url'],
+    },
+    fillLabelsFn: (p, { request, response }) => ({
+      ...labelsAt(false)(p as Params),
+      method: methodLabel(request.method),
+      statusCode: response.status,
+      url: routeOf(new URL(request.url).pathname),
+    }),
+  });
 
   const yogaPlugin = usePrometheus({
     registry,
@@ -147,20 +164,7 @@ export function createMetrics({ config, log, registry = new Registry() }: Metric
       graphql_envelop_deprecated_field: false,
       graphql_envelop_execute_resolver: false,
       graphql_envelop_schema_change: true,
-      graphql_yoga_http_duration: createHistogram({
-        registry,
-        histogram: {
-          name: 'graphql_yoga_http_duration',
-          help: 'Time spent on HTTP connection',
-          labelNames: ['operationName', 'operationType', 'method', 'statusCode', 'url'],
-        },
-        fillLabelsFn: (p, { request, response }) => ({
-          ...labelsAt(false)(p as Params),
-          method: methodLabel(request.method),
-          statusCode: response.status,
-          url: routeOf(new URL(request.url).pathname),
-        }),
-      }),
+      graphql_yoga_http_duration: graphqlHttp,
     },
   } as Parameters<typeof usePrometheus>[0]);
 
@@ -222,6 +226,12 @@ export function createMetrics({ config, log, registry = new Registry() }: Metric
   return {
     registry,
     yogaPlugin,
+    observeGraphQLHttp(operation, method, status, seconds) {
+      graphqlHttp.histogram.observe(
+        { ...labelsAt(false)(operation), method: methodLabel(method), statusCode: status, url: '/graphql' },
+        seconds,
+      );
+    },
     track,
     async handle(req, res) {
       if (!isMetricsPath(req)) return false;

@@ -33,6 +33,8 @@ export interface UploadRoutes {
   handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
   /** yoga's maxRequestBodySize: room for MAX_UPLOAD_FILES files of MAX_UPLOAD_BYTES. */
   graphqlMaxRequestBytes: number;
+  /** the most a GraphQL body that is not an upload may hold */
+  nonUploadBodyBytes: number;
   /** Limits yoga's multipart parsing to the upload limits; over-limit requests are PAYLOAD_TOO_LARGE. */
   yogaPlugin: Plugin;
 }
@@ -200,7 +202,7 @@ export function createUploadRoutes({ attachments, auth, log }: UploadRoutesDeps)
 
   // yoga's own cap sits past ours, so that ours (with the contract's PAYLOAD_TOO_LARGE) is the one
   // a chunked body runs into
-  return { handle, graphqlMaxRequestBytes: 2 * Math.max(maxUploadRequestBytes, NON_UPLOAD_BODY_BYTES), yogaPlugin };
+  return { handle, graphqlMaxRequestBytes: 2 * Math.max(maxUploadRequestBytes, NON_UPLOAD_BODY_BYTES), nonUploadBodyBytes: NON_UPLOAD_BODY_BYTES, yogaPlugin };
 }
 
 export const attachmentUrl = (storedName: string) => `/static/${storedName}`;

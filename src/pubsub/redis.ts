@@ -52,8 +52,13 @@ interface ChannelSubscription {
   ready: Promise<number>;
 }
 
-export async function createRedisPubSub(url: string, log: Logger): Promise<PubSub> {
-  const [publisher, subscriber] = await Promise.all([connectRedis(url, log, 'publisher'), connectRedis(url, log, 'subscriber')]);
+/** `publisher`: a connection of the caller's to publish on (any connection not in subscriber
+ *  mode can), so that a publish and the commands around it leave in one write. */
+export async function createRedisPubSub(url: string, log: Logger, publisher?: Redis): Promise<PubSub> {
+  const [ownPublisher, subscriber] = await Promise.all([
+    publisher ?? connectRedis(url, log, 'publisher'),
+    connectRedis(url, log, 'subscriber'),
+  ]);
   // After a lost connection, the subscriptions are back once Redis answers a PING sent behind
   // the resubscribing commands: only then is a catch-up sure to overlap live delivery.
   const resumeHandlers = new Set<() => void>();
@@ -82,7 +87,7 @@ export async function createRedisPubSub(url: string, log: Logger): Promise<PubSu
       return pending;
     };
   }
-  const inner = new RedisPubSub({ publisher, subscriber });
+  const inner = new RedisPubSub({ publisher: ownPublisher, subscriber });
   // One Redis subscription per channel on this instance, fanned out here: the library's own
   // fan-out breaks when a handler unsubscribes a sibling while an event is being delivered.
   const channels = new Map<string, ChannelSubscription>();

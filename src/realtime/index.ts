@@ -32,8 +32,10 @@ export async function createRealtimeBackend(config: Config, log: Logger): Promis
       close: async () => {},
     };
   }
-  const pubsub = await createRedisPubSub(config.REDIS_URL, log);
   const state = await connectRedis(config.REDIS_URL, log, 'state');
+  // a send's publish and its typing and rate-limit commands share one connection: with
+  // auto-pipelining, what one tick issues leaves in one write
+  const pubsub = await createRedisPubSub(config.REDIS_URL, log, state);
   return {
     kind: 'redis',
     pubsub,
