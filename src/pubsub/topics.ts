@@ -89,11 +89,19 @@ export type MemberLeftReason = 'LEFT' | 'KICKED' | 'BANNED';
 export type GuildEventPayload =
   | { kind: 'MEMBER_JOINED'; guildId: string; user: UserSnapshot }
   | { kind: 'MEMBER_LEFT'; guildId: string; user: UserSnapshot; reason: MemberLeftReason }
-  | { kind: 'CHANNEL_CREATED'; guildId: string; channel: ChannelSnapshot }
-  | { kind: 'CHANNEL_UPDATED'; guildId: string; channel: ChannelSnapshot }
+  // restricted: the channel has permission overwrites, so each subscriber's view is checked
+  | { kind: 'CHANNEL_CREATED'; guildId: string; channel: ChannelSnapshot; restricted?: boolean }
+  | { kind: 'CHANNEL_UPDATED'; guildId: string; channel: ChannelSnapshot; restricted?: boolean }
   | { kind: 'CHANNEL_DELETED'; guildId: string; channelId: string }
   | { kind: 'GUILD_UPDATED'; guildId: string; guild: GuildSnapshot }
-  | { kind: 'GUILD_DELETED'; guildId: string };
+  | { kind: 'GUILD_DELETED'; guildId: string }
+  /** who may view which channels may have changed (overwrites, roles, ownership): open channel
+   *  streams of the channel (null: every channel) and user (null: everyone) are re-checked.
+   *  Internal: never delivered to guildEvents subscribers. */
+  | { kind: 'CHANNEL_ACCESS_CHANGED'; guildId: string; channelId: string | null; userId: string | null };
+
+/** The guild events subscribers receive (CHANNEL_ACCESS_CHANGED is for the server alone). */
+export type PublicGuildEvent = Exclude<GuildEventPayload, { kind: 'CHANNEL_ACCESS_CHANGED' }>;
 
 export type UserEventPayload =
   | { kind: 'ACCESS_REVOKED'; guildId: string }

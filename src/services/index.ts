@@ -11,6 +11,7 @@ import { ChannelService } from './channels.js';
 import { GuildService } from './guilds.js';
 import { MessageService } from './messages.js';
 import { ModerationService } from './moderation.js';
+import { OverwriteService } from './overwrites.js';
 import { ReactionService } from './reactions.js';
 import { RoleService } from './roles.js';
 import type { ConnectionRegistry, TypingRegistry } from '../realtime/registries.js';
@@ -48,7 +49,7 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
   const readStates = new ReadStateService(db, access);
   const typing = new TypingService(db, access, pubsub, typingRegistry, config.TYPING_TTL_MS);
   const guilds = new GuildService(db, access, pubsub);
-  const roles = new RoleService(db, access);
+  const roles = new RoleService(db, access, pubsub);
   const users = new UserService(db, limits);
   const attachments = new AttachmentService(db, {
     uploadDir: config.UPLOAD_DIR,
@@ -76,6 +77,7 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
     roles,
     moderation: new ModerationService(db, access, guilds, roles, users),
     channels: new ChannelService(db, access, pubsub),
+    overwrites: new OverwriteService(db, access, pubsub, roles),
     messages,
     reactions: new ReactionService(db, access, pubsub, messages),
     readStates,

@@ -116,8 +116,10 @@ export class MessageService {
 
   async get(actor: Actor, messageId: string) {
     actor.requireUser();
-    const message = await this.db.message.findUnique({ where: { id: messageId }, include: { channel: { select: { guildId: true } } } });
-    if (!message || !(await actor.membership(message.channel.guildId))) throw notFound('Message');
+    const message = await this.db.message.findUnique({ where: { id: messageId } });
+    if (!message) throw notFound('Message');
+    // a message of a channel the actor may not view is not found, like the channel
+    await this.access.channelPermissions(actor, message.channelId, 'Message');
     return message;
   }
 
@@ -128,7 +130,7 @@ export class MessageService {
    * the channel's membership comes from the actor (already loaded with the channel).
    */
   async list(actor: Actor, channel: Channel, page: PageArgs) {
-    await this.access.requireMember(actor, channel.guildId, 'Channel');
+    await this.access.channelPermissions(actor, channel.id);
     const plan = planPage(page, 'desc');
     const cursor = (plan.backwards ? page.before : page.after) ?? null;
     const { rows, otherSide } = await messagePage(this.db, {
@@ -175,12 +177,12 @@ export class MessageService {
       this.access.requireChannel(actor, input.channelId),
       this.limits.consume('message', authorId),
     ]);
-    await this.access.requirePermission(actor, channel.guildId, 'SEND_MESSAGES', 'Channel');
+    await this.access.requireChannelPermission(actor, channel.id, 'SEND_MESSAGES');
     if (channel.type !== 'TEXT') throw badInput('Messages can only be sent to text channels.', 'channelId');
     const content = check(rules.messageContent, input.content, 'content');
     const nonce = checkOptional(rules.nonce, input.nonce, 'nonce') ?? null;
     const attachmentIds = input.attachmentIds ?? [];
-    if (attachmentIds.length) await this.access.requirePermission(actor, channel.guildId, 'ATTACH_FILES', 'Channel');
+    if (attachmentIds.length) await this.access.requireChannelPermission(actor, channel.id, 'ATTACH_FILES');
     const replyToId = input.replyToId ?? null;
     const mentionIds = mentionedIds(content, authorId);
     if (attachmentIds.length) await this.attachments.assertClaimable(authorId, attachmentIds);
@@ -249,11 +251,11 @@ export class MessageService {
       const target = await this.db.message.findUnique({ where: { id: replyToId }, select: { channelId: true } });
       if (!target || target.channelId !== channel.id) return null;
     }
+    // as the send function keeps them: only those who may view the channel
     const members = mentionIds.length
-      ? await this.db.member.findMany({
-          where: { guildId: channel.guildId, userId: { in: [...mentionIds] } },
-          select: { userId: true },
-        })
+      ? await this.db.$queryRaw<{ userId: string }[]>`
+          SELECT candidate.id AS "userId" FROM unnest(${[...mentionIds]}::text[]) AS candidate(id)
+          WHERE "chat_channel_permissions"(${channel.id}, candidate.id) & ${Permission.VIEW_CHANNEL} <> 0`
       : [];
     const id = newId();
     const stored = await this.db.$transaction(async (tx) => {
@@ -302,8 +304,8 @@ export class MessageService {
     const userId = actor.requireUser();
     const message = await this.get(actor, messageId);
     if (message.authorId !== userId) {
-      const membership = await this.access.requireMember(actor, message.channel.guildId, 'Message');
-      if (!has(membership.permissions, Permission.MANAGE_MESSAGES)) {
+      const permissions = await this.access.channelPermissions(actor, message.channelId, 'Message');
+      if (!has(permissions, Permission.MANAGE_MESSAGES)) {
         throw forbidden('Only the author or a member with MANAGE_MESSAGES can delete a message.');
       }
     }

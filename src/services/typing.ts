@@ -21,6 +21,8 @@ export class TypingService {
     const userId = actor.requireUser();
     const channel = await this.access.requireChannel(actor, channelId);
     if (channel.type !== 'TEXT') throw badInput('Typing indicators exist only in text channels.', 'channelId');
+    // typing announces a message to come: only for those who may send one
+    await this.access.requireChannelPermission(actor, channelId, 'SEND_MESSAGES');
     const expiresAt = Date.now() + this.ttlMs;
     await this.registry.start(channelId, userId, expiresAt);
     await this.pubsub.publish('typing', channelId, {
