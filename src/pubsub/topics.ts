@@ -11,9 +11,10 @@ export interface UserSnapshot {
 
 export interface ChannelSnapshot {
   id: string;
-  guildId: string;
+  /** null for a DM or group chat */
+  guildId: string | null;
   name: string;
-  type: 'TEXT' | 'VOICE';
+  type: 'TEXT' | 'VOICE' | 'DM' | 'GROUP_DM';
   topic: string | null;
   position: number;
   createdAt: string;
@@ -58,7 +59,8 @@ export interface ReactionSnapshot {
 /** Everything a message event carries, so that delivering it to any number of subscribers
  *  queries nothing: author, attachments, mentions, reply target, reactions and channel. */
 export interface MessageSnapshot extends RepliedMessageSnapshot {
-  guildId: string;
+  /** null in a DM or group chat */
+  guildId: string | null;
   /** the sender's idempotency key of the send, for optimistic clients to reconcile */
   nonce: string | null;
   /** who is mentioned: routes mention events; `mentions` carries the users */
@@ -107,6 +109,9 @@ export type UserEventPayload =
   | { kind: 'ACCESS_REVOKED'; guildId: string }
   | { kind: 'MENTIONED'; message: MessageSnapshot };
 
+/** What happens to a DM or group chat that open subscriptions of it must know. */
+export type DirectChannelEventPayload = { kind: 'RECIPIENT_REMOVED'; channelId: string; userId: string };
+
 /** A login session ended (sign-out, token reuse): every instance drops it at once. */
 export interface SessionEndedPayload {
   sessionId: string;
@@ -122,6 +127,8 @@ export interface Topics {
   presence: [guildId: string, payload: PresencePayload];
   guildEvent: [guildId: string, payload: GuildEventPayload];
   userEvent: [userId: string, payload: UserEventPayload];
+  /** a DM or group chat's membership changes (its streams are cut as a guild's are) */
+  directChannelEvent: [channelId: string, payload: DirectChannelEventPayload];
   /** one channel for every instance: few events, each of interest to all */
   sessionEnded: [scope: 'all', payload: SessionEndedPayload];
 }

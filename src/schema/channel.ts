@@ -11,12 +11,21 @@ import { User } from './user.js';
 import { toGlobalId } from '../globalIds.js';
 import { toNames } from '../services/permissions.js';
 
-export const ChannelType = builder.enumType('ChannelType', { values: ['TEXT', 'VOICE'] as const });
+export const ChannelType = builder.enumType('ChannelType', {
+  description: 'TEXT and VOICE channels belong to a guild; DM (two people) and GROUP_DM (a group chat) to their recipients.',
+  values: ['TEXT', 'VOICE', 'DM', 'GROUP_DM'] as const,
+});
 
 export const Channel = builder.prismaNode('Channel', {
   id: { field: 'id' },
   fields: (t) => ({
-    guild: t.relation('guild'),
+    guild: t.relation('guild', { nullable: true, description: 'null for a DM or group chat.' }),
+    recipients: t.field({
+      type: [User],
+      description: 'The people of a DM or group chat, in the order they joined; empty for a guild channel.',
+      resolve: (channel, _args, ctx) => ctx.services.directChannels.recipients(ctx.actor, channel.id),
+    }),
+    owner: t.relation('owner', { nullable: true, description: "A group chat's owner; null for other channels." }),
     name: t.exposeString('name'),
     type: t.field({ type: ChannelType, resolve: (channel) => channel.type }),
     topic: t.exposeString('topic', { nullable: true }),

@@ -5,16 +5,29 @@ import { Prisma } from '../generated/prisma/client.js';
 import type { Channel } from '../generated/prisma/client.js';
 import { type Actor, type Membership, membershipOf } from './actor.js';
 import { json } from './messageSql.js';
-import { forbidden, notFound } from './errors.js';
-import { type ChannelOverwrites, type PermissionName, Permission, computeChannelPermissions, has } from './permissions.js';
+import { badInput, forbidden, notFound } from './errors.js';
+import {
+  type ChannelOverwrites,
+  type PermissionName,
+  DIRECT_CHANNEL_PERMISSIONS,
+  Permission,
+  computeChannelPermissions,
+  has,
+} from './permissions.js';
 
 interface ChannelAccessRow extends Channel {
-  ownerId: string;
+  guildOwnerId: string | null;
   memberId: string | null;
+  isRecipient: boolean;
   everyone: unknown;
   roles: unknown;
   overwrites: unknown;
 }
+
+/** A channel of a guild (not a DM or group chat). */
+export type GuildChannel = Channel & { guildId: string };
+
+export const isGuildChannel = (channel: Channel): channel is GuildChannel => channel.guildId !== null;
 
 /** An overwrite as stored; which of a channel's overwrites concern a member is `overwritesOf`. */
 export interface StoredOverwrite {
@@ -78,8 +91,9 @@ export class Access {
   async requireChannel(actor: Actor, channelId: string, what = 'Channel'): Promise<Channel> {
     const userId = actor.requireUser();
     const [row] = await this.db.$queryRaw<ChannelAccessRow[]>`
-      SELECT c.id, c."guildId", c.name, c.type::text AS type, c.topic, c.position, c."createdAt",
-             g."ownerId", m.id AS "memberId",
+      SELECT c.id, c."guildId", c.name, c.type::text AS type, c.topic, c.position, c."createdAt", c."ownerId", c."dmKey",
+             g."ownerId" AS "guildOwnerId", m.id AS "memberId",
+             (c."guildId" IS NULL AND EXISTS (SELECT 1 FROM "ChannelRecipient" cr WHERE cr."channelId" = c.id AND cr."userId" = ${userId})) AS "isRecipient",
              (SELECT json_build_object('id', r.id, 'permissions', r.permissions::text)
                 FROM "Role" r WHERE r."guildId" = c."guildId" AND r."isDefault" LIMIT 1) AS everyone,
              (SELECT coalesce(json_agg(json_build_object('id', r.id, 'permissions', r.permissions::text, 'position', r.position)), '[]')
@@ -89,16 +103,23 @@ export class Access {
                 FROM "PermissionOverwrite" o
                 WHERE o."channelId" = c.id AND m.id IS NOT NULL AND (o."targetType" = 'ROLE' OR o."targetId" = ${userId})) AS overwrites
       FROM "Channel" c
-      JOIN "Guild" g ON g.id = c."guildId"
+      LEFT JOIN "Guild" g ON g.id = c."guildId"
       LEFT JOIN "Member" m ON m."guildId" = c."guildId" AND m."userId" = ${userId}
       WHERE c.id = ${channelId}`;
     if (!row) throw notFound(what);
+    const channel = channelOf(row);
+    if (row.guildId === null) {
+      // a DM or group chat: its recipients, and nobody else
+      if (!row.isRecipient) throw notFound(what);
+      actor.primeChannelPermissions(channelId, DIRECT_CHANNEL_PERMISSIONS);
+      return channel;
+    }
     const everyone = json<{ id: string; permissions: string } | null>(row.everyone);
     const membership = row.memberId
       ? membershipOf({
           memberId: row.memberId,
           guildId: row.guildId,
-          isOwner: row.ownerId === userId,
+          isOwner: row.guildOwnerId === userId,
           everyone: BigInt(everyone?.permissions ?? 0),
           everyoneRoleId: everyone?.id ?? null,
           roles: json<{ id: string; permissions: string; position: number }[]>(row.roles).map((r) => ({
@@ -113,7 +134,14 @@ export class Access {
     const permissions = channelPermissionsOf(membership, userId, parseOverwrites(row.overwrites));
     actor.primeChannelPermissions(channelId, permissions);
     if (!has(permissions, Permission.VIEW_CHANNEL)) throw notFound(what);
-    const { ownerId: _owner, memberId: _member, everyone: _everyone, roles: _roles, overwrites: _overwrites, ...channel } = row;
+    return channel;
+  }
+
+  /** A guild's channel the actor may view; a DM or group chat they are in is BAD_USER_INPUT
+   *  (guild-only operations: managing channels and overwrites). */
+  async requireGuildChannel(actor: Actor, channelId: string, field = 'channelId'): Promise<GuildChannel> {
+    const channel = await this.requireChannel(actor, channelId);
+    if (!isGuildChannel(channel)) throw badInput('This is a direct message or group chat, not a guild channel.', field);
     return channel;
   }
 
@@ -147,6 +175,18 @@ export class Access {
     return guild.isPublic || (await actor.membership(guild.id)) !== null;
   }
 }
+
+const channelOf = (row: ChannelAccessRow): Channel => ({
+  id: row.id,
+  guildId: row.guildId,
+  name: row.name,
+  type: row.type,
+  topic: row.topic,
+  position: row.position,
+  createdAt: row.createdAt,
+  ownerId: row.ownerId,
+  dmKey: row.dmKey,
+});
 
 const parseOverwrites = (value: unknown): StoredOverwrite[] =>
   json<{ targetType: 'ROLE' | 'MEMBER'; targetId: string; allow: string; deny: string }[]>(value).map((o) => ({

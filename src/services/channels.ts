@@ -8,7 +8,10 @@ import { type PermissionName, Permission, has, toNames } from './permissions.js'
 import { channelSnapshot } from './snapshots.js';
 import { check, checkOptional, rules } from './validation.js';
 
-export type ChannelKind = 'TEXT' | 'VOICE';
+export type ChannelKind = 'TEXT' | 'VOICE' | 'DM' | 'GROUP_DM';
+
+/** Channels that carry messages: text channels, DMs and group chats. */
+export const isTextual = (channel: { type: ChannelKind }): boolean => channel.type !== 'VOICE';
 
 export interface CreateChannelInput {
   guildId: string;
@@ -64,6 +67,9 @@ export class ChannelService {
 
   async create(actor: Actor, input: CreateChannelInput) {
     await this.access.requirePermission(actor, input.guildId, 'MANAGE_CHANNELS');
+    if (input.type && input.type !== 'TEXT' && input.type !== 'VOICE') {
+      throw badInput('A guild channel is TEXT or VOICE; use openDirectChannel or createGroupChat for the others.', 'type');
+    }
     const name = check(rules.channelName, input.name, 'name');
     const topic = checkOptional(rules.topic, input.topic, 'topic') ?? null;
     const last = await this.db.channel.findFirst({
@@ -74,9 +80,9 @@ export class ChannelService {
     const channel = await this.db.channel.create({
       data: { id: newId(), guildId: input.guildId, name, topic, type: input.type ?? 'TEXT', position: (last?.position ?? -1) + 1 },
     });
-    await this.pubsub.publish('guildEvent', channel.guildId, {
+    await this.pubsub.publish('guildEvent', input.guildId, {
       kind: 'CHANNEL_CREATED',
-      guildId: channel.guildId,
+      guildId: input.guildId,
       channel: channelSnapshot(channel),
     });
     return channel;
@@ -84,7 +90,7 @@ export class ChannelService {
 
   /** Renames, re-topics or moves a channel; moving renumbers the guild's channels 0..n-1. */
   async update(actor: Actor, channelId: string, input: UpdateChannelInput) {
-    const channel = await this.access.requireChannel(actor, channelId);
+    const channel = await this.access.requireGuildChannel(actor, channelId, 'id');
     await this.access.requireChannelPermission(actor, channelId, 'MANAGE_CHANNELS');
     const data = {
       ...(input.name != null ? { name: check(rules.channelName, input.name, 'name') } : {}),
@@ -117,7 +123,7 @@ export class ChannelService {
   }
 
   async delete(actor: Actor, channelId: string): Promise<string> {
-    const channel = await this.access.requireChannel(actor, channelId);
+    const channel = await this.access.requireGuildChannel(actor, channelId, 'id');
     await this.access.requireChannelPermission(actor, channelId, 'MANAGE_CHANNELS');
     await this.db.channel.delete({ where: { id: channelId } });
     await this.pubsub.publish('guildEvent', channel.guildId, { kind: 'CHANNEL_DELETED', guildId: channel.guildId, channelId });

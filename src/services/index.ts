@@ -8,6 +8,7 @@ import { Access } from './access.js';
 import { AttachmentService } from './attachments.js';
 import { AuthService, memoryRotationStore, redisRotationStore } from './auth.js';
 import { ChannelService } from './channels.js';
+import { DirectChannelService } from './directChannels.js';
 import { GuildService } from './guilds.js';
 import { MessageService } from './messages.js';
 import { ModerationService } from './moderation.js';
@@ -56,7 +57,8 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
     maxBytes: config.MAX_UPLOAD_BYTES,
     maxFiles: config.MAX_UPLOAD_FILES,
   });
-  const messages = new MessageService(db, access, pubsub, typing, readStates, attachments, limits, onError);
+  const directChannels = new DirectChannelService(db, access, pubsub);
+  const messages = new MessageService(db, access, pubsub, typing, readStates, attachments, limits, directChannels, onError);
   const signer = new TokenSigner(config.JWT_SECRET, config.ACCESS_TOKEN_TTL_SECONDS, config.JWT_PREVIOUS_SECRETS);
   return {
     auth: new AuthService(
@@ -78,6 +80,7 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
     moderation: new ModerationService(db, access, guilds, roles, users),
     channels: new ChannelService(db, access, pubsub),
     overwrites: new OverwriteService(db, access, pubsub, roles),
+    directChannels,
     messages,
     reactions: new ReactionService(db, access, pubsub, messages),
     readStates,

@@ -12,6 +12,8 @@ import { insertMessage, messagePage } from './messageSql.js';
 import { channelSnapshot, userSnapshot } from './snapshots.js';
 import { Permission, has } from './permissions.js';
 import type { AttachmentService } from './attachments.js';
+import { isTextual } from './channels.js';
+import type { DirectChannelService } from './directChannels.js';
 import type { RateLimits } from './rateLimits.js';
 import type { ReadStateService } from './readStates.js';
 import type { TypingService } from './typing.js';
@@ -110,6 +112,7 @@ export class MessageService {
     private readonly readStates: ReadStateService,
     private readonly attachments: AttachmentService,
     private readonly limits: RateLimits,
+    private readonly directs: DirectChannelService,
     /** told about a stored message whose event could not be published */
     private readonly reportError: (err: unknown, what: string) => void = () => {},
   ) {}
@@ -178,7 +181,9 @@ export class MessageService {
       this.limits.consume('message', authorId),
     ]);
     await this.access.requireChannelPermission(actor, channel.id, 'SEND_MESSAGES');
-    if (channel.type !== 'TEXT') throw badInput('Messages can only be sent to text channels.', 'channelId');
+    if (!isTextual(channel)) throw badInput('Messages can only be sent to text channels.', 'channelId');
+    // a DM goes only where its other person still takes it (no block, their policy)
+    await this.directs.assertMaySendDirect(actor, channel);
     const content = check(rules.messageContent, input.content, 'content');
     const nonce = checkOptional(rules.nonce, input.nonce, 'nonce') ?? null;
     const attachmentIds = input.attachmentIds ?? [];
@@ -240,7 +245,7 @@ export class MessageService {
   /** The message and its attachments commit together: a refused claim leaves no message. */
   private async createWithAttachments(
     authorId: string,
-    channel: { id: string; guildId: string },
+    channel: { id: string },
     content: string,
     replyToId: string | null,
     mentionIds: readonly string[],

@@ -4,7 +4,7 @@
 // only members ranked below them (or themself), and only permissions the actor has there.
 import type { Db } from '../db/client.js';
 import type { PubSub } from '../pubsub/topics.js';
-import type { Access } from './access.js';
+import type { Access, GuildChannel } from './access.js';
 import type { Actor } from './actor.js';
 import { badInput, forbidden, notFound } from './errors.js';
 import {
@@ -84,7 +84,7 @@ export class OverwriteService {
    */
   private async authorize(actor: Actor, channelId: string, targetType: OverwriteTarget, targetId: string, names: PermissionName[]) {
     const actorUserId = actor.requireUser();
-    const channel = await this.access.requireChannel(actor, channelId);
+    const channel = await this.access.requireGuildChannel(actor, channelId);
     const permissions = await this.access.requireChannelPermission(actor, channelId, 'MANAGE_ROLES');
     const membership = await this.access.requireMember(actor, channel.guildId, 'Channel');
     if (targetType === 'ROLE') {
@@ -121,7 +121,7 @@ export class OverwriteService {
    * the channel (of the one member, for a member's overwrite) and cuts those who lost it.
    * Members who may view it see the channel updated.
    */
-  private async announce(channel: Parameters<typeof channelSnapshot>[0], targetType: OverwriteTarget, targetId: string) {
+  private async announce(channel: GuildChannel, targetType: OverwriteTarget, targetId: string) {
     const guildId = channel.guildId;
     await this.pubsub.publish('guildEvent', guildId, {
       kind: 'CHANNEL_ACCESS_CHANGED',

@@ -77,7 +77,10 @@ export interface ChannelOverwrites {
 export const GUILD_ONLY_PERMISSIONS =
   Permission.ADMINISTRATOR | Permission.KICK_MEMBERS | Permission.BAN_MEMBERS | Permission.MANAGE_GUILD;
 
-export const CHANNEL_PERMISSIONS = ALL_PERMISSIONS & ~GUILD_ONLY_PERMISSIONS;
+/** What the recipients of a DM or group chat may do there (chat_channel_permissions in SQL
+ *  answers the same: migration *_direct_channels). */
+export const DIRECT_CHANNEL_PERMISSIONS =
+  Permission.VIEW_CHANNEL | Permission.SEND_MESSAGES | Permission.ADD_REACTIONS | Permission.ATTACH_FILES;
 
 /**
  * A member's permissions in one channel, in Discord's order: the guild permissions (the

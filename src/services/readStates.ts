@@ -52,10 +52,15 @@ const unreadMentions = (userId: string, channelId: Operand, after: Operand) => P
   WHERE mm."userId" = ${userId} AND (mm."channelId", mm."messageId") > (${channelId}, ${after}) AND mm."channelId" <= ${channelId}
   ORDER BY mm."channelId", mm."messageId" LIMIT ${UNREAD_COUNT_CAP}`;
 
-/** The id after which a channel's messages are unread for the user: their marker, else their join time. */
-const unreadAfter = (userId: string, channelId: string, guildId: string) => Prisma.sql`COALESCE(
+/** The id after which a channel's messages are unread for the user: their marker, else their
+ *  join time (of the guild, or of the DM or group chat). */
+const unreadAfter = (userId: string, channelId: string, guildId: string | null) => Prisma.sql`COALESCE(
   (SELECT "lastReadMessageId" FROM "ReadState" WHERE "userId" = ${userId} AND "channelId" = ${channelId}),
-  (SELECT ulid_ceiling("joinedAt") FROM "Member" WHERE "guildId" = ${guildId} AND "userId" = ${userId}),
+  ${
+    guildId === null
+      ? Prisma.sql`(SELECT ulid_ceiling("joinedAt") FROM "ChannelRecipient" WHERE "channelId" = ${channelId} AND "userId" = ${userId})`
+      : Prisma.sql`(SELECT ulid_ceiling("joinedAt") FROM "Member" WHERE "guildId" = ${guildId} AND "userId" = ${userId})`
+  },
   '')`;
 
 export class ReadStateService {

@@ -29,8 +29,12 @@ export class RealtimeService {
    *  One PubSub channel per guild, rather than one per user, is what an idle socket costs. */
   private readonly guildWatch: SharedWatch<'guildEvent'>;
 
-  /** channel → its guild, which never changes */
-  private readonly channelGuilds = new Map<string, string>();
+  /** per DM or group chat, on its own topic: each recipient's streams, cut when they leave
+   *  or are removed */
+  private readonly directWatch: SharedWatch<'directChannelEvent'>;
+
+  /** channel → its guild (null: a DM or group chat), which never changes */
+  private readonly channelGuilds = new Map<string, string | null>();
   /** open messageAdded streams, for catching up after the PubSub lost its connection */
   private readonly feeds = new Set<MessageFeed>();
 
@@ -40,6 +44,7 @@ export class RealtimeService {
     private readonly messages: MessageService,
   ) {
     pubsub.onResume(() => void this.resumeFeeds());
+    this.directWatch = new SharedWatch(pubsub, 'directChannelEvent', (e) => `user:${e.userId}`);
     this.guildWatch = new SharedWatch(
       pubsub,
       'guildEvent',
@@ -257,7 +262,8 @@ export class RealtimeService {
   /**
    * A member stream of one channel, also cut when the channel is deleted. The revocation and
    * deletion watches start first, then one query checks channel and membership: a removal
-   * before the check is seen by it, one after by the watches. A channel's guild never
+   * before the check is seen by it, one after by the watches. A DM or group chat is watched on
+   * its own topic instead, for its recipients leaving or being removed. A channel's guild never
    * changes, so it is looked up once per instance (subscribing again costs that one query).
    */
   private async channelStream<T>(
@@ -267,19 +273,24 @@ export class RealtimeService {
   ): Promise<EventStream<T>> {
     const userId = actor.requireUser();
     let guildId = this.channelGuilds.get(channelId);
-    if (!guildId) {
+    if (guildId === undefined) {
       guildId = (await this.access.requireChannel(actor, channelId)).guildId;
       this.channelGuilds.set(channelId, guildId);
       if (this.channelGuilds.size > CHANNEL_GUILD_CACHE) this.channelGuilds.delete(this.channelGuilds.keys().next().value as string);
     }
     const stream = new EventStream<T>();
     try {
-      await Promise.all([
-        this.guildWatch.watch(guildId, `user:${userId}`, stream),
-        this.guildWatch.watch(guildId, `channel:${channelId}`, stream),
-        this.guildWatch.watch(guildId, viewKey(channelId, userId), stream),
-      ]);
-      actor.forgetMemberships(guildId);
+      await Promise.all(
+        guildId === null
+          ? // a DM or group chat: cut when the user is removed from it or leaves
+            [this.directWatch.watch(channelId, `user:${userId}`, stream)]
+          : [
+              this.guildWatch.watch(guildId, `user:${userId}`, stream),
+              this.guildWatch.watch(guildId, `channel:${channelId}`, stream),
+              this.guildWatch.watch(guildId, viewKey(channelId, userId), stream),
+            ],
+      );
+      if (guildId !== null) actor.forgetMemberships(guildId);
       await this.access.requireChannel(actor, channelId);
       await feed(stream);
       return stream;
