@@ -11,9 +11,10 @@ export interface UserSnapshot {
 
 export interface ChannelSnapshot {
   id: string;
-  guildId: string;
+  /** null for a DM or group chat */
+  guildId: string | null;
   name: string;
-  type: 'TEXT' | 'VOICE';
+  type: 'TEXT' | 'VOICE' | 'DM' | 'GROUP_DM';
   topic: string | null;
   position: number;
   createdAt: string;
@@ -58,7 +59,8 @@ export interface ReactionSnapshot {
 /** Everything a message event carries, so that delivering it to any number of subscribers
  *  queries nothing: author, attachments, mentions, reply target, reactions and channel. */
 export interface MessageSnapshot extends RepliedMessageSnapshot {
-  guildId: string;
+  /** null in a DM or group chat */
+  guildId: string | null;
   /** the sender's idempotency key of the send, for optimistic clients to reconcile */
   nonce: string | null;
   /** who is mentioned: routes mention events; `mentions` carries the users */
@@ -89,15 +91,26 @@ export type MemberLeftReason = 'LEFT' | 'KICKED' | 'BANNED';
 export type GuildEventPayload =
   | { kind: 'MEMBER_JOINED'; guildId: string; user: UserSnapshot }
   | { kind: 'MEMBER_LEFT'; guildId: string; user: UserSnapshot; reason: MemberLeftReason }
-  | { kind: 'CHANNEL_CREATED'; guildId: string; channel: ChannelSnapshot }
-  | { kind: 'CHANNEL_UPDATED'; guildId: string; channel: ChannelSnapshot }
+  // restricted: the channel has permission overwrites, so each subscriber's view is checked
+  | { kind: 'CHANNEL_CREATED'; guildId: string; channel: ChannelSnapshot; restricted?: boolean }
+  | { kind: 'CHANNEL_UPDATED'; guildId: string; channel: ChannelSnapshot; restricted?: boolean }
   | { kind: 'CHANNEL_DELETED'; guildId: string; channelId: string }
   | { kind: 'GUILD_UPDATED'; guildId: string; guild: GuildSnapshot }
-  | { kind: 'GUILD_DELETED'; guildId: string };
+  | { kind: 'GUILD_DELETED'; guildId: string }
+  /** who may view which channels may have changed (overwrites, roles, ownership): open channel
+   *  streams of the channel (null: every channel) and user (null: everyone) are re-checked.
+   *  Internal: never delivered to guildEvents subscribers. */
+  | { kind: 'CHANNEL_ACCESS_CHANGED'; guildId: string; channelId: string | null; userId: string | null };
+
+/** The guild events subscribers receive (CHANNEL_ACCESS_CHANGED is for the server alone). */
+export type PublicGuildEvent = Exclude<GuildEventPayload, { kind: 'CHANNEL_ACCESS_CHANGED' }>;
 
 export type UserEventPayload =
   | { kind: 'ACCESS_REVOKED'; guildId: string }
   | { kind: 'MENTIONED'; message: MessageSnapshot };
+
+/** What happens to a DM or group chat that open subscriptions of it must know. */
+export type DirectChannelEventPayload = { kind: 'RECIPIENT_REMOVED'; channelId: string; userId: string };
 
 /** A login session ended (sign-out, token reuse): every instance drops it at once. */
 export interface SessionEndedPayload {
@@ -114,6 +127,8 @@ export interface Topics {
   presence: [guildId: string, payload: PresencePayload];
   guildEvent: [guildId: string, payload: GuildEventPayload];
   userEvent: [userId: string, payload: UserEventPayload];
+  /** a DM or group chat's membership changes (its streams are cut as a guild's are) */
+  directChannelEvent: [channelId: string, payload: DirectChannelEventPayload];
   /** one channel for every instance: few events, each of interest to all */
   sessionEnded: [scope: 'all', payload: SessionEndedPayload];
 }

@@ -1,7 +1,7 @@
 import { builder } from '../schema/builder.js';
 import { parseGlobalId } from '../globalIds.js';
 import { DeletedMessage, Message } from '../schema/message.js';
-import type { GuildEventPayload, MessageSnapshot, PresencePayload, TypingPayload } from '../pubsub/topics.js';
+import type { MessageSnapshot, PublicGuildEvent, PresencePayload, TypingPayload } from '../pubsub/topics.js';
 import { GuildEvent, PresenceEvent, TypingEvent } from '../schema/realtime.js';
 import { asEventParent } from '../schema/events.js';
 import type { Message as PrismaMessage } from '../generated/prisma/client.js';
@@ -62,7 +62,7 @@ builder.subscriptionFields((t) => ({
     args: { guildId: t.arg.id({ required: true }) },
     subscribe: (_root, args, ctx) =>
       ctx.services.realtime.guildEvents(ctx.actor, parseGlobalId(args.guildId, 'Guild', 'guildId')),
-    resolve: (event: GuildEventPayload) => event,
+    resolve: (event: PublicGuildEvent) => event,
   }),
   mentionAdded: t.field({
     type: Message,

@@ -18,6 +18,8 @@ import '../resolvers/presence.js';
 import '../resolvers/management.js';
 import '../resolvers/subscriptions.js';
 import '../resolvers/attachments.js';
+import '../resolvers/overwrites.js';
+import '../resolvers/directChannels.js';
 import { builder } from './builder.js';
 
 export const schema = builder.toSchema();

@@ -1,7 +1,7 @@
 // Event types that exist only on subscriptions.
 import type {
   ChannelSnapshot,
-  GuildEventPayload,
+  PublicGuildEvent,
   GuildSnapshot,
   PresencePayload,
   TypingPayload,
@@ -40,7 +40,7 @@ export const PresenceEvent = builder.objectRef<PresencePayload>('PresenceEvent')
   }),
 });
 
-type GuildEventOf<K extends GuildEventPayload['kind']> = Extract<GuildEventPayload, { kind: K }>;
+type GuildEventOf<K extends PublicGuildEvent['kind']> = Extract<PublicGuildEvent, { kind: K }>;
 
 const channelFromSnapshot = (c: ChannelSnapshot) => asEventParent<ChannelSnapshot, PrismaChannel>(c);
 const guildFromSnapshot = (g: GuildSnapshot) => asEventParent<GuildSnapshot, PrismaGuild>(g);
@@ -99,5 +99,5 @@ const GUILD_EVENT_TYPES = {
 
 export const GuildEvent = builder.unionType('GuildEvent', {
   types: Object.values(GUILD_EVENT_TYPES),
-  resolveType: (event: GuildEventPayload) => GUILD_EVENT_TYPES[event.kind],
+  resolveType: (event: PublicGuildEvent) => GUILD_EVENT_TYPES[event.kind],
 });

@@ -12,11 +12,16 @@ export interface Membership {
   permissions: bigint;
   /** position of the member's highest role (0 = only @everyone; the owner outranks all) */
   topPosition: number;
+  /** the guild's @everyone role and the member's other roles: whose channel overwrites apply */
+  everyoneRoleId: string | null;
+  roleIds: readonly string[];
 }
 
 export class Actor {
   /** made on first use: most operations of a connection never ask */
   private loader: DataLoader<string, Membership | null> | null = null;
+  /** channel → the actor's permissions there, as read with the channel (Access.requireChannel) */
+  private readonly channelPermissions = new Map<string, bigint>();
 
   constructor(
     private readonly db: Db,
@@ -63,6 +68,16 @@ export class Actor {
   forgetMemberships(guildId?: string): void {
     if (guildId) this.loader?.clear(guildId);
     else this.loader?.clearAll();
+    this.channelPermissions.clear();
+  }
+
+  /** The actor's permissions in a channel read earlier in this operation, if it was. */
+  knownChannelPermissions(channelId: string): bigint | undefined {
+    return this.channelPermissions.get(channelId);
+  }
+
+  primeChannelPermissions(channelId: string, permissions: bigint): void {
+    if (this.userId) this.channelPermissions.set(channelId, permissions);
   }
 
   private async loadMemberships(guildIds: readonly string[]): Promise<(Membership | null)[]> {
@@ -72,8 +87,8 @@ export class Actor {
       select: {
         id: true,
         guildId: true,
-        guild: { select: { ownerId: true, roles: { where: { isDefault: true }, select: { permissions: true } } } },
-        roles: { select: { role: { select: { permissions: true, position: true } } } },
+        guild: { select: { ownerId: true, roles: { where: { isDefault: true }, select: { id: true, permissions: true } } } },
+        roles: { select: { role: { select: { id: true, permissions: true, position: true } } } },
       },
     });
     const byGuild = new Map(
@@ -84,6 +99,7 @@ export class Actor {
           guildId: m.guildId,
           isOwner: m.guild.ownerId === userId,
           everyone: m.guild.roles[0]?.permissions ?? 0n,
+          everyoneRoleId: m.guild.roles[0]?.id ?? null,
           roles: m.roles.map((r) => r.role),
         }),
       ]),
@@ -98,10 +114,11 @@ export function membershipOf(facts: {
   guildId: string;
   isOwner: boolean;
   everyone: bigint;
-  roles: readonly { permissions: bigint; position: number }[];
+  everyoneRoleId: string | null;
+  roles: readonly { id: string; permissions: bigint; position: number }[];
 }): Membership {
-  const { memberId, guildId, isOwner } = facts;
+  const { memberId, guildId, isOwner, everyoneRoleId } = facts;
   const permissions = computePermissions({ isOwner, everyone: facts.everyone, roles: facts.roles.map((r) => r.permissions) });
   const topPosition = isOwner ? Number.POSITIVE_INFINITY : Math.max(0, ...facts.roles.map((r) => r.position));
-  return { memberId, guildId, isOwner, permissions, topPosition };
+  return { memberId, guildId, isOwner, permissions, topPosition, everyoneRoleId, roleIds: facts.roles.map((r) => r.id) };
 }

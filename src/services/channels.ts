@@ -1,13 +1,17 @@
 import type { Db } from '../db/client.js';
 import type { PubSub } from '../pubsub/topics.js';
-import type { Access } from './access.js';
+import { type Access, channelPermissionsOf } from './access.js';
 import type { Actor } from './actor.js';
 import { badInput } from './errors.js';
 import { newId } from './ids.js';
+import { type PermissionName, Permission, has, toNames } from './permissions.js';
 import { channelSnapshot } from './snapshots.js';
 import { check, checkOptional, rules } from './validation.js';
 
-export type ChannelKind = 'TEXT' | 'VOICE';
+export type ChannelKind = 'TEXT' | 'VOICE' | 'DM' | 'GROUP_DM';
+
+/** Channels that carry messages: text channels, DMs and group chats. */
+export const isTextual = (channel: { type: ChannelKind }): boolean => channel.type !== 'VOICE';
 
 export interface CreateChannelInput {
   guildId: string;
@@ -33,14 +37,39 @@ export class ChannelService {
     return this.access.requireChannel(actor, channelId);
   }
 
-  /** The guild's channels by position; empty for a viewer who is not a member. */
+  /** The guild's channels the viewer may view, by position; empty for a viewer who is not a member. */
   async listForGuild(actor: Actor, guildId: string) {
-    if (!(await actor.membership(guildId))) return [];
-    return this.db.channel.findMany({ where: { guildId }, orderBy: [{ position: 'asc' }, { id: 'asc' }] });
+    const membership = await actor.membership(guildId);
+    if (!membership) return [];
+    const userId = actor.requireUser();
+    const channels = await this.db.channel.findMany({
+      where: { guildId },
+      orderBy: [{ position: 'asc' }, { id: 'asc' }],
+      include: {
+        overwrites: {
+          where: { OR: [{ targetType: 'ROLE' }, { targetType: 'MEMBER', targetId: userId }] },
+          select: { targetType: true, targetId: true, allow: true, deny: true },
+        },
+      },
+    });
+    return channels.flatMap(({ overwrites, ...channel }) => {
+      const permissions = channelPermissionsOf(membership, userId, overwrites);
+      actor.primeChannelPermissions(channel.id, permissions);
+      return has(permissions, Permission.VIEW_CHANNEL) ? [channel] : [];
+    });
+  }
+
+  /** What the viewer may do in the channel (empty when they may not view it). */
+  async viewerPermissions(actor: Actor, channelId: string): Promise<PermissionName[]> {
+    if (!actor.isSignedIn) return [];
+    return toNames(await this.access.channelPermissions(actor, channelId));
   }
 
   async create(actor: Actor, input: CreateChannelInput) {
     await this.access.requirePermission(actor, input.guildId, 'MANAGE_CHANNELS');
+    if (input.type && input.type !== 'TEXT' && input.type !== 'VOICE') {
+      throw badInput('A guild channel is TEXT or VOICE; use openDirectChannel or createGroupChat for the others.', 'type');
+    }
     const name = check(rules.channelName, input.name, 'name');
     const topic = checkOptional(rules.topic, input.topic, 'topic') ?? null;
     const last = await this.db.channel.findFirst({
@@ -51,9 +80,9 @@ export class ChannelService {
     const channel = await this.db.channel.create({
       data: { id: newId(), guildId: input.guildId, name, topic, type: input.type ?? 'TEXT', position: (last?.position ?? -1) + 1 },
     });
-    await this.pubsub.publish('guildEvent', channel.guildId, {
+    await this.pubsub.publish('guildEvent', input.guildId, {
       kind: 'CHANNEL_CREATED',
-      guildId: channel.guildId,
+      guildId: input.guildId,
       channel: channelSnapshot(channel),
     });
     return channel;
@@ -61,8 +90,8 @@ export class ChannelService {
 
   /** Renames, re-topics or moves a channel; moving renumbers the guild's channels 0..n-1. */
   async update(actor: Actor, channelId: string, input: UpdateChannelInput) {
-    const channel = await this.access.requireChannel(actor, channelId);
-    await this.access.requirePermission(actor, channel.guildId, 'MANAGE_CHANNELS');
+    const channel = await this.access.requireGuildChannel(actor, channelId, 'id');
+    await this.access.requireChannelPermission(actor, channelId, 'MANAGE_CHANNELS');
     const data = {
       ...(input.name != null ? { name: check(rules.channelName, input.name, 'name') } : {}),
       ...(input.topic !== undefined ? { topic: checkOptional(rules.topic, input.topic, 'topic') || null } : {}),
@@ -83,17 +112,19 @@ export class ChannelService {
       );
     }
     const updated = await this.db.channel.update({ where: { id: channelId }, data });
+    const restricted = (await this.db.permissionOverwrite.count({ where: { channelId } })) > 0;
     await this.pubsub.publish('guildEvent', channel.guildId, {
       kind: 'CHANNEL_UPDATED',
       guildId: channel.guildId,
       channel: channelSnapshot(updated),
+      restricted,
     });
     return updated;
   }
 
   async delete(actor: Actor, channelId: string): Promise<string> {
-    const channel = await this.access.requireChannel(actor, channelId);
-    await this.access.requirePermission(actor, channel.guildId, 'MANAGE_CHANNELS');
+    const channel = await this.access.requireGuildChannel(actor, channelId, 'id');
+    await this.access.requireChannelPermission(actor, channelId, 'MANAGE_CHANNELS');
     await this.db.channel.delete({ where: { id: channelId } });
     await this.pubsub.publish('guildEvent', channel.guildId, { kind: 'CHANNEL_DELETED', guildId: channel.guildId, channelId });
     return channelId;

@@ -110,6 +110,8 @@ export class GuildService {
     }
     const guild = await this.db.guild.findUniqueOrThrow({ where: { id: guildId } });
     await this.pubsub.publish('guildEvent', guildId, { kind: 'GUILD_UPDATED', guildId, guild: guildSnapshot(guild) });
+    // the former owner keeps only what their roles give: private channels may be gone for them
+    await this.pubsub.publish('guildEvent', guildId, { kind: 'CHANNEL_ACCESS_CHANGED', guildId, channelId: null, userId: ownerId });
     return guild;
   }
 

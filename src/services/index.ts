@@ -9,9 +9,11 @@ import { Access } from './access.js';
 import { AttachmentService } from './attachments.js';
 import { AuthService, memoryRotationStore, redisRotationStore } from './auth.js';
 import { ChannelService } from './channels.js';
+import { DirectChannelService } from './directChannels.js';
 import { GuildService } from './guilds.js';
 import { MessageService } from './messages.js';
 import { ModerationService } from './moderation.js';
+import { OverwriteService } from './overwrites.js';
 import { ReactionService } from './reactions.js';
 import { RoleService } from './roles.js';
 import type { ConnectionRegistry, TypingRegistry } from '../realtime/registries.js';
@@ -51,14 +53,15 @@ export function createServices({ db, statements, pubsub, config, connections, ty
   const readStates = new ReadStateService(db, access);
   const typing = new TypingService(db, access, pubsub, typingRegistry, config.TYPING_TTL_MS);
   const guilds = new GuildService(db, access, pubsub);
-  const roles = new RoleService(db, access);
+  const roles = new RoleService(db, access, pubsub);
   const users = new UserService(db, limits);
   const attachments = new AttachmentService(db, {
     uploadDir: config.UPLOAD_DIR,
     maxBytes: config.MAX_UPLOAD_BYTES,
     maxFiles: config.MAX_UPLOAD_FILES,
   });
-  const messages = new MessageService(db, statements, access, pubsub, typing, readStates, attachments, limits, onError);
+  const directChannels = new DirectChannelService(db, access, pubsub);
+  const messages = new MessageService(db, statements, access, pubsub, typing, readStates, attachments, limits, directChannels, onError);
   const signer = new TokenSigner(config.JWT_SECRET, config.ACCESS_TOKEN_TTL_SECONDS, config.JWT_PREVIOUS_SECRETS);
   return {
     auth: new AuthService(
@@ -79,6 +82,8 @@ export function createServices({ db, statements, pubsub, config, connections, ty
     roles,
     moderation: new ModerationService(db, access, guilds, roles, users),
     channels: new ChannelService(db, access, pubsub),
+    overwrites: new OverwriteService(db, access, pubsub, roles),
+    directChannels,
     messages,
     reactions: new ReactionService(db, access, pubsub, messages),
     readStates,

@@ -7,7 +7,6 @@
 import { Prisma } from '../generated/prisma/client.js';
 import type { Db } from '../db/client.js';
 import { type Statements, arg } from '../db/statements.js';
-import { Permission } from './permissions.js';
 import type {
   AttachmentSnapshot,
   ChannelSnapshot,
@@ -22,44 +21,34 @@ export interface NewMessage {
   authorId: string;
   content: string;
   replyToId: string | null;
-  /** candidates; only members of the channel's guild (other than the author) are kept */
+  /** candidates; only those who may view the channel (other than the author) are kept */
   mentionIds: readonly string[];
   /** the sender's idempotency key: claimed with the insert, or the insert does not happen */
   nonce: string | null;
-  /** permission bits the author must hold in the channel's guild */
+  /** permission bits the author must hold in the channel */
   needed: bigint;
-}
-
-/** The facts of the author's membership the send found (see membershipOf). */
-export interface SenderFacts {
-  memberId: string;
-  guildId: string;
-  isOwner: boolean;
-  everyone: bigint;
-  roles: { permissions: bigint; position: number }[];
+  /** a DM or group chat is stored only once the service has checked that the other side takes it */
+  directChecked: boolean;
 }
 
 export type SendOutcome =
-  /** no such channel, or the author is not a member of its guild */
+  /** no such channel, or one the author may not view */
   | { refused: 'not-found' }
-  | { refused: 'forbidden' | 'not-text'; channel: ChannelSnapshot; sender: SenderFacts }
+  /** a DM or group chat whose other side the service must check first; nothing was stored */
+  | { refused: 'direct' | 'forbidden' | 'not-text' }
   /** stored: `message` is what the event carries. Not stored: `message` is null when the reply
    *  target is no message of the channel, 'nonce-taken' when another send claimed the nonce */
-  | { refused: null; channel: ChannelSnapshot; sender: SenderFacts; message: MessageSnapshot | null | 'nonce-taken' };
+  | { refused: null; message: MessageSnapshot | null | 'nonce-taken' };
 
 interface SendRow {
-  refusal: 'not-found' | 'forbidden' | 'not-text' | null;
+  refusal: 'not-found' | 'direct' | 'forbidden' | 'not-text' | null;
   guildId: string | null;
   channelName: string | null;
-  channelType: 'TEXT' | 'VOICE' | null;
+  channelType: ChannelSnapshot['type'] | null;
   channelTopic: string | null;
   channelPosition: number | null;
   /** ISO timestamp */
   channelCreatedAt: string | null;
-  memberId: string | null;
-  isOwner: boolean | null;
-  everyone: string | null;
-  roles: unknown;
   /** ISO timestamp; null: nothing was stored */
   createdAt: string | null;
   replyFound: boolean | null;
@@ -74,21 +63,20 @@ const SEND_STATEMENT = `
   SELECT out_refusal AS refusal, out_guild_id AS "guildId", out_channel_name AS "channelName",
          out_channel_type AS "channelType", out_channel_topic AS "channelTopic",
          out_channel_position AS "channelPosition", out_channel_created_at AS "channelCreatedAt",
-         out_member_id AS "memberId", out_is_owner AS "isOwner", out_everyone AS everyone, out_roles AS roles,
          out_created_at AS "createdAt", out_reply_found AS "replyFound", out_author AS author,
          out_mentions AS mentions, out_reply_to AS "replyTo"
-  FROM "chat_send"($1, $2, $3, $4, $5::text, $6::text[], $7::text, $8::bigint, $9::bigint)`;
+  FROM "chat_send"($1, $2, $3, $4, $5::text, $6::text[], $7::text, $8::bigint, $9::boolean)`;
 
 /**
- * Checks that the author may send to the channel (a member of its guild holding `needed`, in a
- * text channel) and stores the message, in one round trip. Nothing is stored when a check
- * fails, when `replyToId` names no message of the same channel, or when another send already
- * claimed the nonce; the outcome says which.
+ * Checks that the author may send to the channel (its permissions there hold `needed`, in a
+ * text channel, a DM or a group chat) and stores the message, in one round trip. Nothing is
+ * stored when a check fails, when `replyToId` names no message of the same channel, or when
+ * another send already claimed the nonce; the outcome says which.
  */
 export async function sendAuthorized(statements: Statements, m: NewMessage): Promise<SendOutcome> {
-  // the statement lives in the database as a function (migration *_send_checks_access), so
-  // that its plan is kept instead of made again for every send
-  const rows = await statements.rows<SendRow>(SEND_STATEMENT, [
+  // the statement lives in the database as a function (migration *_send_channel_permissions),
+  // so that its plan is kept instead of made again for every send
+  const [row] = await statements.rows<SendRow>(SEND_STATEMENT, [
     arg.text(m.id),
     arg.text(m.channelId),
     arg.text(m.authorId),
@@ -97,10 +85,11 @@ export async function sendAuthorized(statements: Statements, m: NewMessage): Pro
     arg.texts(m.mentionIds),
     arg.text(m.nonce),
     arg.bigint(m.needed),
-    arg.bigint(Permission.ADMINISTRATOR),
+    arg.boolean(m.directChecked),
   ]);
-  const row = rows[0];
-  if (!row || row.refusal === 'not-found' || !row.guildId || !row.memberId) return { refused: 'not-found' };
+  if (!row || row.refusal === 'not-found') return { refused: 'not-found' };
+  if (row.refusal) return { refused: row.refusal };
+  if (!row.createdAt) return { refused: null, message: m.replyToId && !row.replyFound ? null : 'nonce-taken' };
   const channel: ChannelSnapshot = {
     id: m.channelId,
     guildId: row.guildId,
@@ -110,37 +99,29 @@ export async function sendAuthorized(statements: Statements, m: NewMessage): Pro
     position: row.channelPosition!,
     createdAt: utcIso(row.channelCreatedAt!),
   };
-  const sender: SenderFacts = {
-    memberId: row.memberId,
-    guildId: row.guildId,
-    isOwner: Boolean(row.isOwner),
-    everyone: BigInt(row.everyone ?? 0),
-    roles: json<{ permissions: string; position: number }[]>(row.roles).map((r) => ({ permissions: BigInt(r.permissions), position: r.position })),
-  };
-  if (row.refusal) return { refused: row.refusal, channel, sender };
-  if (!row.createdAt) return { refused: null, channel, sender, message: m.replyToId && !row.replyFound ? null : 'nonce-taken' };
-  const author = userFromJson(json(row.author));
   const mentions = json<RawUser[]>(row.mentions).map(userFromJson);
   const reply = json<RawReply | null>(row.replyTo);
-  const message: MessageSnapshot = {
-    id: m.id,
-    channelId: m.channelId,
-    guildId: row.guildId,
-    authorId: m.authorId,
-    content: m.content,
-    createdAt: utcIso(row.createdAt),
-    editedAt: null,
-    replyToId: m.replyToId,
-    nonce: m.nonce,
-    author,
-    attachments: [],
-    mentionIds: mentions.map((u) => u.id),
-    mentions,
-    replyTo: reply ? replyFromJson(reply) : null,
-    reactions: [],
-    channel,
+  return {
+    refused: null,
+    message: {
+      id: m.id,
+      channelId: m.channelId,
+      guildId: row.guildId,
+      authorId: m.authorId,
+      content: m.content,
+      createdAt: utcIso(row.createdAt),
+      editedAt: null,
+      replyToId: m.replyToId,
+      nonce: m.nonce,
+      author: userFromJson(json(row.author)),
+      attachments: [],
+      mentionIds: mentions.map((u) => u.id),
+      mentions,
+      replyTo: reply ? replyFromJson(reply) : null,
+      reactions: [],
+      channel,
+    },
   };
-  return { refused: null, channel, sender, message };
 }
 
 export interface MessagePageQuery {

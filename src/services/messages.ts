@@ -4,7 +4,7 @@ import type { Statements } from '../db/statements.js';
 import type { Channel, Prisma } from '../generated/prisma/client.js';
 import type { MessageSnapshot, PubSub, RepliedMessageSnapshot } from '../pubsub/topics.js';
 import type { Access } from './access.js';
-import { type Actor, membershipOf } from './actor.js';
+import type { Actor } from './actor.js';
 import { badInput, conflict, forbidden, notFound } from './errors.js';
 import { decodeGlobalId } from '../globalIds.js';
 import { isId, newId } from './ids.js';
@@ -13,6 +13,8 @@ import { messagePage, sendAuthorized } from './messageSql.js';
 import { channelSnapshot, userSnapshot } from './snapshots.js';
 import { Permission, has } from './permissions.js';
 import type { AttachmentService } from './attachments.js';
+import { isTextual } from './channels.js';
+import type { DirectChannelService } from './directChannels.js';
 import type { RateLimits } from './rateLimits.js';
 import type { ReadStateService } from './readStates.js';
 import type { TypingService } from './typing.js';
@@ -112,14 +114,17 @@ export class MessageService {
     private readonly readStates: ReadStateService,
     private readonly attachments: AttachmentService,
     private readonly limits: RateLimits,
+    private readonly directs: DirectChannelService,
     /** told about a stored message whose event could not be published */
     private readonly reportError: (err: unknown, what: string) => void = () => {},
   ) {}
 
   async get(actor: Actor, messageId: string) {
     actor.requireUser();
-    const message = await this.db.message.findUnique({ where: { id: messageId }, include: { channel: { select: { guildId: true } } } });
-    if (!message || !(await actor.membership(message.channel.guildId))) throw notFound('Message');
+    const message = await this.db.message.findUnique({ where: { id: messageId } });
+    if (!message) throw notFound('Message');
+    // a message of a channel the actor may not view is not found, like the channel
+    await this.access.channelPermissions(actor, message.channelId, 'Message');
     return message;
   }
 
@@ -130,7 +135,7 @@ export class MessageService {
    * the channel's membership comes from the actor (already loaded with the channel).
    */
   async list(actor: Actor, channel: Channel, page: PageArgs) {
-    await this.access.requireMember(actor, channel.guildId, 'Channel');
+    await this.access.channelPermissions(actor, channel.id);
     const plan = planPage(page, 'desc');
     const cursor = (plan.backwards ? page.before : page.after) ?? null;
     const { rows, otherSide } = await messagePage(this.db, {
@@ -211,7 +216,8 @@ export class MessageService {
     return event;
   }
 
-  /** One statement: the channel and the sender's permission checked, the message stored. */
+  /** One statement: the channel and the sender's permission checked, the message stored. A
+   *  DM or group chat first has its other side checked (blocks, their DM policy). */
   private async storeChecked(
     actor: Actor,
     channelId: string,
@@ -219,17 +225,35 @@ export class MessageService {
     replyToId: string | null,
     mentionIds: readonly string[],
     nonce: string | null,
+    directChecked = false,
   ): Promise<Inserted> {
     const authorId = actor.requireUser();
-    const sent = await sendAuthorized(this.statements, { id: newId(), channelId, authorId, content, replyToId, mentionIds, nonce, needed: Permission.SEND_MESSAGES });
-    if (sent.refused === 'not-found') throw notFound('Channel');
-    actor.primeMembership(sent.sender.guildId, membershipOf(sent.sender));
-    if (sent.refused !== null) {
-      throw sent.refused === 'forbidden'
-        ? forbidden('You need the SEND_MESSAGES permission in this guild.')
-        : badInput('Messages can only be sent to text channels.', 'channelId');
+    const sent = await sendAuthorized(this.statements, {
+      id: newId(),
+      channelId,
+      authorId,
+      content,
+      replyToId,
+      mentionIds,
+      nonce,
+      needed: Permission.SEND_MESSAGES,
+      directChecked,
+    });
+    switch (sent.refused) {
+      case null:
+        return sent.message;
+      case 'not-found':
+        throw notFound('Channel');
+      case 'forbidden':
+        throw forbidden('You need the SEND_MESSAGES permission in this channel.');
+      case 'not-text':
+        throw badInput('Messages can only be sent to text channels.', 'channelId');
+      case 'direct': {
+        const channel = await this.access.requireChannel(actor, channelId);
+        await this.directs.assertMaySendDirect(actor, channel);
+        return this.storeChecked(actor, channelId, content, replyToId, mentionIds, nonce, true);
+      }
     }
-    return sent.message;
   }
 
   /** The checks of a send with files, then the message and its files in one transaction. */
@@ -244,9 +268,11 @@ export class MessageService {
   ): Promise<Inserted> {
     const authorId = actor.requireUser();
     const channel = await this.access.requireChannel(actor, channelId);
-    await this.access.requirePermission(actor, channel.guildId, 'SEND_MESSAGES', 'Channel');
-    if (channel.type !== 'TEXT') throw badInput('Messages can only be sent to text channels.', 'channelId');
-    await this.access.requirePermission(actor, channel.guildId, 'ATTACH_FILES', 'Channel');
+    await this.access.requireChannelPermission(actor, channel.id, 'SEND_MESSAGES');
+    if (!isTextual(channel)) throw badInput('Messages can only be sent to text channels.', 'channelId');
+    // a DM goes only where its other person still takes it (no block, their policy)
+    await this.directs.assertMaySendDirect(actor, channel);
+    await this.access.requireChannelPermission(actor, channel.id, 'ATTACH_FILES');
     await this.attachments.assertClaimable(authorId, attachmentIds);
     return this.createWithAttachments(authorId, channel, content, replyToId, mentionIds, attachmentIds, nonce);
   }
@@ -273,7 +299,7 @@ export class MessageService {
   /** The message and its attachments commit together: a refused claim leaves no message. */
   private async createWithAttachments(
     authorId: string,
-    channel: { id: string; guildId: string },
+    channel: { id: string },
     content: string,
     replyToId: string | null,
     mentionIds: readonly string[],
@@ -284,11 +310,11 @@ export class MessageService {
       const target = await this.db.message.findUnique({ where: { id: replyToId }, select: { channelId: true } });
       if (!target || target.channelId !== channel.id) return null;
     }
+    // as the send function keeps them: only those who may view the channel
     const members = mentionIds.length
-      ? await this.db.member.findMany({
-          where: { guildId: channel.guildId, userId: { in: [...mentionIds] } },
-          select: { userId: true },
-        })
+      ? await this.db.$queryRaw<{ userId: string }[]>`
+          SELECT candidate.id AS "userId" FROM unnest(${[...mentionIds]}::text[]) AS candidate(id)
+          WHERE "chat_channel_permissions"(${channel.id}, candidate.id) & ${Permission.VIEW_CHANNEL} <> 0`
       : [];
     const id = newId();
     const stored = await this.db.$transaction(async (tx) => {
@@ -337,8 +363,8 @@ export class MessageService {
     const userId = actor.requireUser();
     const message = await this.get(actor, messageId);
     if (message.authorId !== userId) {
-      const membership = await this.access.requireMember(actor, message.channel.guildId, 'Message');
-      if (!has(membership.permissions, Permission.MANAGE_MESSAGES)) {
+      const permissions = await this.access.channelPermissions(actor, message.channelId, 'Message');
+      if (!has(permissions, Permission.MANAGE_MESSAGES)) {
         throw forbidden('Only the author or a member with MANAGE_MESSAGES can delete a message.');
       }
     }

@@ -9,6 +9,7 @@ export const Permission = {
   MANAGE_CHANNELS: 1n << 4n,
   MANAGE_GUILD: 1n << 5n,
   ADD_REACTIONS: 1n << 6n,
+  VIEW_CHANNEL: 1n << 10n,
   SEND_MESSAGES: 1n << 11n,
   MANAGE_MESSAGES: 1n << 13n,
   ATTACH_FILES: 1n << 15n,
@@ -29,6 +30,7 @@ export const ALL_PERMISSIONS = Object.values(Permission).reduce((acc, bit) => ac
 /** What @everyone grants in a new guild. */
 export const DEFAULT_EVERYONE_PERMISSIONS =
   Permission.CREATE_INVITE |
+  Permission.VIEW_CHANNEL |
   Permission.SEND_MESSAGES |
   Permission.ADD_REACTIONS |
   Permission.ATTACH_FILES |
@@ -54,3 +56,46 @@ export const toNames = (bits: bigint): PermissionName[] => PERMISSION_NAMES.filt
 
 export const fromNames = (names: readonly PermissionName[]): bigint =>
   names.reduce((acc, n) => acc | Permission[n], 0n);
+
+/** Allow and deny bits of one overwrite (or of several combined). */
+export interface OverwriteBits {
+  allow: bigint;
+  deny: bigint;
+}
+
+/** The overwrites of one channel that concern one member, as Discord groups them. */
+export interface ChannelOverwrites {
+  /** the overwrite of the guild's @everyone role */
+  everyone: OverwriteBits | null;
+  /** the overwrites of the member's other roles */
+  roles: readonly OverwriteBits[];
+  /** the overwrite of the member themself */
+  member: OverwriteBits | null;
+}
+
+/** Guild-wide powers: an overwrite cannot grant or take them in one channel. */
+export const GUILD_ONLY_PERMISSIONS =
+  Permission.ADMINISTRATOR | Permission.KICK_MEMBERS | Permission.BAN_MEMBERS | Permission.MANAGE_GUILD;
+
+/** What the recipients of a DM or group chat may do there (chat_channel_permissions in SQL
+ *  answers the same: migration *_direct_channels). */
+export const DIRECT_CHANNEL_PERMISSIONS =
+  Permission.VIEW_CHANNEL | Permission.SEND_MESSAGES | Permission.ADD_REACTIONS | Permission.ATTACH_FILES;
+
+/**
+ * A member's permissions in one channel, in Discord's order: the guild permissions (the
+ * owner and ADMINISTRATOR keep everything, overwrites ignored), then the @everyone overwrite,
+ * then the member's role overwrites combined (every deny, then every allow), then the
+ * member's own overwrite. Without VIEW_CHANNEL nothing else in the channel counts.
+ */
+export function computeChannelPermissions(guildPermissions: bigint, overwrites: ChannelOverwrites): bigint {
+  if (has(guildPermissions, Permission.ADMINISTRATOR)) return ALL_PERMISSIONS;
+  const apply = (bits: bigint, o: OverwriteBits | null) => (o ? (bits & ~o.deny) | o.allow : bits);
+  let bits = apply(guildPermissions, overwrites.everyone);
+  bits = apply(
+    bits,
+    overwrites.roles.reduce((acc, o) => ({ allow: acc.allow | o.allow, deny: acc.deny | o.deny }), { allow: 0n, deny: 0n }),
+  );
+  bits = apply(bits, overwrites.member) & ALL_PERMISSIONS;
+  return has(bits, Permission.VIEW_CHANNEL) ? bits : 0n;
+}

@@ -30,7 +30,7 @@ export class ReactionService {
   async add(actor: Actor, messageId: string, rawEmoji: string) {
     const userId = actor.requireUser();
     const message = await this.messages.get(actor, messageId);
-    await this.access.requirePermission(actor, message.channel.guildId, 'ADD_REACTIONS', 'Message');
+    await this.access.requireChannelPermission(actor, message.channelId, 'ADD_REACTIONS', 'Message');
     const emoji = check(rules.emoji, rawEmoji, 'emoji');
     try {
       // idempotent: a reaction already there (or added by a racing call) is success

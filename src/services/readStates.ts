@@ -23,6 +23,7 @@ import { Prisma } from '../generated/prisma/client.js';
 import type { Access } from './access.js';
 import type { Actor } from './actor.js';
 import { badInput } from './errors.js';
+import { Permission } from './permissions.js';
 
 /** The most rows an unread or mention count reads; a count of this many means "this many or more". */
 export const UNREAD_COUNT_CAP = 1000;
@@ -51,10 +52,15 @@ const unreadMentions = (userId: string, channelId: Operand, after: Operand) => P
   WHERE mm."userId" = ${userId} AND (mm."channelId", mm."messageId") > (${channelId}, ${after}) AND mm."channelId" <= ${channelId}
   ORDER BY mm."channelId", mm."messageId" LIMIT ${UNREAD_COUNT_CAP}`;
 
-/** The id after which a channel's messages are unread for the user: their marker, else their join time. */
-const unreadAfter = (userId: string, channelId: string, guildId: string) => Prisma.sql`COALESCE(
+/** The id after which a channel's messages are unread for the user: their marker, else their
+ *  join time (of the guild, or of the DM or group chat). */
+const unreadAfter = (userId: string, channelId: string, guildId: string | null) => Prisma.sql`COALESCE(
   (SELECT "lastReadMessageId" FROM "ReadState" WHERE "userId" = ${userId} AND "channelId" = ${channelId}),
-  (SELECT ulid_ceiling("joinedAt") FROM "Member" WHERE "guildId" = ${guildId} AND "userId" = ${userId}),
+  ${
+    guildId === null
+      ? Prisma.sql`(SELECT ulid_ceiling("joinedAt") FROM "ChannelRecipient" WHERE "channelId" = ${channelId} AND "userId" = ${userId})`
+      : Prisma.sql`(SELECT ulid_ceiling("joinedAt") FROM "Member" WHERE "guildId" = ${guildId} AND "userId" = ${userId})`
+  },
   '')`;
 
 export class ReadStateService {
@@ -78,7 +84,7 @@ export class ReadStateService {
   }
 
   /**
-   * The viewer's unread state over a guild's text channels, in one statement; null for a
+   * The viewer's unread state over the guild's text channels they may view, in one statement; null for a
    * non-member. The totals stop at UNREAD_COUNT_CAP over all channels together (the outer
    * LIMIT ends the per-channel scans), so a guild costs at most that many index entries plus
    * one probe per channel.
@@ -95,6 +101,7 @@ export class ReadStateService {
         JOIN "Member" mb ON mb."guildId" = c."guildId" AND mb."userId" = ${userId}
         LEFT JOIN "ReadState" rs ON rs."channelId" = c.id AND rs."userId" = ${userId}
         WHERE c."guildId" = ${guildId} AND c.type = 'TEXT'
+          AND "chat_channel_permissions"(c.id, ${userId}) & ${Permission.VIEW_CHANNEL} <> 0
       )
       SELECT
         (SELECT count(*)::int FROM channel c WHERE EXISTS (${unreadMessages(userId, id, after)})) AS "unreadChannelCount",

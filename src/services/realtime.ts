@@ -5,6 +5,7 @@ import type {
   MessageSnapshot,
   PresencePayload,
   PubSub,
+  PublicGuildEvent,
   TopicName,
   TopicPayload,
   Topics,
@@ -28,8 +29,12 @@ export class RealtimeService {
    *  One PubSub channel per guild, rather than one per user, is what an idle socket costs. */
   private readonly guildWatch: SharedWatch<'guildEvent'>;
 
-  /** channel → its guild, which never changes */
-  private readonly channelGuilds = new Map<string, string>();
+  /** per DM or group chat, on its own topic: each recipient's streams, cut when they leave
+   *  or are removed */
+  private readonly directWatch: SharedWatch<'directChannelEvent'>;
+
+  /** channel → its guild (null: a DM or group chat), which never changes */
+  private readonly channelGuilds = new Map<string, string | null>();
   /** open messageAdded streams, for catching up after the PubSub lost its connection */
   private readonly feeds = new Set<MessageFeed>();
 
@@ -39,8 +44,15 @@ export class RealtimeService {
     private readonly messages: MessageService,
   ) {
     pubsub.onResume(() => void this.resumeFeeds());
-    this.guildWatch = new SharedWatch(pubsub, 'guildEvent', (e) =>
-      e.kind === 'MEMBER_LEFT' ? `user:${e.user.id}` : e.kind === 'CHANNEL_DELETED' ? `channel:${e.channelId}` : e.kind === 'GUILD_DELETED' ? ALL : null,
+    this.directWatch = new SharedWatch(pubsub, 'directChannelEvent', (e) => `user:${e.userId}`);
+    this.guildWatch = new SharedWatch(
+      pubsub,
+      'guildEvent',
+      (e) =>
+        e.kind === 'MEMBER_LEFT' ? `user:${e.user.id}` : e.kind === 'CHANNEL_DELETED' ? `channel:${e.channelId}` : e.kind === 'GUILD_DELETED' ? ALL : null,
+      (e, streams) => {
+        if (e.kind === 'CHANNEL_ACCESS_CHANGED') this.recheckViews(e, streams);
+      },
     );
   }
 
@@ -143,13 +155,33 @@ export class RealtimeService {
   }
 
   /** What happens to the guild: members joining and leaving, channels, settings, deletion
-   *  (delivered, then the subscription completes). */
-  guildEvents(actor: Actor, guildId: string): Promise<EventStream<GuildEventPayload>> {
-    return this.memberStream<GuildEventPayload>(actor, guildId, 'Guild', async (stream) => {
+   *  (delivered, then the subscription completes). A channel the subscriber may not view is
+   *  not among them: the events of a channel with overwrites wait for a check of their view,
+   *  and the events behind them wait too, so that the order stays the order of publication. */
+  guildEvents(actor: Actor, guildId: string): Promise<EventStream<PublicGuildEvent>> {
+    const userId = actor.requireUser();
+    return this.memberStream<PublicGuildEvent>(actor, guildId, 'Guild', async (stream) => {
+      let pending = 0;
+      let queue: Promise<void> = Promise.resolve();
+      const deliver = (e: PublicGuildEvent) => {
+        stream.push(e);
+        if (e.kind === 'GUILD_DELETED') stream.finish();
+      };
       stream.onEnd(
         await this.pubsub.listen('guildEvent', guildId, (e) => {
-          stream.push(e);
-          if (e.kind === 'GUILD_DELETED') stream.finish();
+          if (e.kind === 'CHANNEL_ACCESS_CHANGED') return;
+          const restricted = (e.kind === 'CHANNEL_CREATED' || e.kind === 'CHANNEL_UPDATED') && e.restricted;
+          if (!restricted && pending === 0) return deliver(e);
+          pending += 1;
+          queue = queue
+            .then(async () => {
+              if (!restricted || (await this.access.usersWhoCannotView(e.channel.id, [userId])).length === 0) deliver(e);
+            })
+            // the check failed: the event is withheld, as from someone who may not see it
+            .catch(() => {})
+            .finally(() => {
+              pending -= 1;
+            });
         }),
       );
     });
@@ -171,6 +203,33 @@ export class RealtimeService {
     return this.channelStream<TopicPayload<T>>(actor, channelId, async (stream) => {
       stream.onEnd(await this.pubsub.listen(topic, channelId as Topics[T][0], (e) => stream.push(e)));
     });
+  }
+
+  /**
+   * Who may view channels changed: of the open channel streams the event concerns, those
+   * whose user may no longer view their channel end at once. One query per channel for all
+   * its subscribers on this instance; when it fails the streams end too (the subscriber
+   * subscribes again and is checked then), rather than keep delivering unchecked.
+   */
+  private recheckViews(e: Extract<GuildEventPayload, { kind: 'CHANNEL_ACCESS_CHANGED' }>, streams: ReadonlyMap<string, Set<Endable>>) {
+    const usersByChannel = new Map<string, string[]>();
+    for (const subKey of streams.keys()) {
+      const [prefix, channelId, userId] = subKey.split(':');
+      if (prefix !== 'view' || !channelId || !userId) continue;
+      if ((e.channelId && channelId !== e.channelId) || (e.userId && userId !== e.userId)) continue;
+      const users = usersByChannel.get(channelId);
+      if (users) users.push(userId);
+      else usersByChannel.set(channelId, [userId]);
+    }
+    const cut = (channelId: string, userIds: readonly string[]) => {
+      for (const userId of userIds) for (const s of [...(streams.get(viewKey(channelId, userId)) ?? [])]) s.end();
+    };
+    for (const [channelId, userIds] of usersByChannel) {
+      void this.access.usersWhoCannotView(channelId, userIds).then(
+        (lost) => cut(channelId, lost),
+        () => cut(channelId, userIds),
+      );
+    }
   }
 
   /**
@@ -203,7 +262,8 @@ export class RealtimeService {
   /**
    * A member stream of one channel, also cut when the channel is deleted. The revocation and
    * deletion watches start first, then one query checks channel and membership: a removal
-   * before the check is seen by it, one after by the watches. A channel's guild never
+   * before the check is seen by it, one after by the watches. A DM or group chat is watched on
+   * its own topic instead, for its recipients leaving or being removed. A channel's guild never
    * changes, so it is looked up once per instance (subscribing again costs that one query).
    */
   private async channelStream<T>(
@@ -213,18 +273,24 @@ export class RealtimeService {
   ): Promise<EventStream<T>> {
     const userId = actor.requireUser();
     let guildId = this.channelGuilds.get(channelId);
-    if (!guildId) {
+    if (guildId === undefined) {
       guildId = (await this.access.requireChannel(actor, channelId)).guildId;
       this.channelGuilds.set(channelId, guildId);
       if (this.channelGuilds.size > CHANNEL_GUILD_CACHE) this.channelGuilds.delete(this.channelGuilds.keys().next().value as string);
     }
     const stream = new EventStream<T>();
     try {
-      await Promise.all([
-        this.guildWatch.watch(guildId, `user:${userId}`, stream),
-        this.guildWatch.watch(guildId, `channel:${channelId}`, stream),
-      ]);
-      actor.forgetMemberships(guildId);
+      await Promise.all(
+        guildId === null
+          ? // a DM or group chat: cut when the user is removed from it or leaves
+            [this.directWatch.watch(channelId, `user:${userId}`, stream)]
+          : [
+              this.guildWatch.watch(guildId, `user:${userId}`, stream),
+              this.guildWatch.watch(guildId, `channel:${channelId}`, stream),
+              this.guildWatch.watch(guildId, viewKey(channelId, userId), stream),
+            ],
+      );
+      if (guildId !== null) actor.forgetMemberships(guildId);
       await this.access.requireChannel(actor, channelId);
       await feed(stream);
       return stream;
@@ -234,6 +300,9 @@ export class RealtimeService {
     }
   }
 }
+
+/** The watch key of one user's streams of one channel, re-checked when access changes. */
+const viewKey = (channelId: string, userId: string) => `view:${channelId}:${userId}`;
 
 /**
  * One messageAdded stream's position: what it delivered last, and, while it catches up from
@@ -301,6 +370,8 @@ class SharedWatch<T extends TopicName> {
     private readonly topic: T,
     /** what an event ends: the sub-key of the streams it cuts, ALL, or null */
     private readonly ends: (event: TopicPayload<T>) => string | typeof ALL | null,
+    /** told of the events that end nothing by themselves, with the key's streams by sub-key */
+    private readonly inspect?: (event: TopicPayload<T>, streams: ReadonlyMap<string, Set<Endable>>) => void,
   ) {}
 
   /** Watches `stream` under key/subKey; resolves once the watch is live. */
@@ -310,7 +381,7 @@ class SharedWatch<T extends TopicName> {
       const streams = new Map<string, Set<Endable>>();
       const ready = this.pubsub.listen(this.topic, key, (event) => {
         const gone = this.ends(event);
-        if (gone === null) return;
+        if (gone === null) return this.inspect?.(event, streams);
         if (gone !== ALL) {
           // at once: this listener was there before any stream's own, so a member who left
           // gets nothing more, not even the news of their leaving

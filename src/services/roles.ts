@@ -1,6 +1,7 @@
 // Roles: who may grant what. A role never grants what its granter lacks, and a member can
 // only manage roles (and members) ranked below their own highest role; the owner outranks all.
 import type { Db } from '../db/client.js';
+import type { PubSub } from '../pubsub/topics.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { Access } from './access.js';
 import type { Actor, Membership } from './actor.js';
@@ -19,6 +20,7 @@ export class RoleService {
   constructor(
     private readonly db: Db,
     private readonly access: Access,
+    private readonly pubsub: PubSub,
   ) {}
 
   /** The guild's roles, highest first; empty for a non-member. */
@@ -60,6 +62,7 @@ export class RoleService {
       throw err;
     }
     actor.forgetMemberships(guildId);
+    await this.accessChanged(guildId, userId);
     return member;
   }
 
@@ -67,7 +70,14 @@ export class RoleService {
     const { member, role } = await this.prepareRoleChange(actor, guildId, userId, roleId);
     await this.db.memberRole.deleteMany({ where: { memberId: member.id, roleId: role.id } });
     actor.forgetMemberships(guildId);
+    await this.accessChanged(guildId, userId);
     return member;
+  }
+
+  /** A member's roles changed, so may the channels they can view: their open channel streams
+   *  are re-checked on every instance, and cut where they lost the channel. */
+  private accessChanged(guildId: string, userId: string) {
+    return this.pubsub.publish('guildEvent', guildId, { kind: 'CHANNEL_ACCESS_CHANGED', guildId, channelId: null, userId });
   }
 
   /** Roles of a member, highest first. */

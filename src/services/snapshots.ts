@@ -19,7 +19,7 @@ export async function loadUserSnapshot(db: Db, userId: string): Promise<UserSnap
 }
 
 /** From a row, or from a channel that is itself an event's snapshot (dates already text). */
-export const channelSnapshot = (c: Omit<Channel, 'createdAt'> & { createdAt: Date | string }): ChannelSnapshot => ({
+export const channelSnapshot = (c: Omit<Channel, 'createdAt' | 'ownerId' | 'dmKey'> & { createdAt: Date | string }): ChannelSnapshot => ({
   id: c.id,
   guildId: c.guildId,
   name: c.name,

@@ -5,6 +5,7 @@ import type { PubSub, UserSnapshot } from '../pubsub/topics.js';
 import type { TypingRegistry } from '../realtime/registries.js';
 import type { Access } from './access.js';
 import type { Actor } from './actor.js';
+import { isTextual } from './channels.js';
 import { badInput } from './errors.js';
 import { loadUserSnapshot } from './snapshots.js';
 
@@ -20,7 +21,9 @@ export class TypingService {
   async start(actor: Actor, channelId: string): Promise<boolean> {
     const userId = actor.requireUser();
     const channel = await this.access.requireChannel(actor, channelId);
-    if (channel.type !== 'TEXT') throw badInput('Typing indicators exist only in text channels.', 'channelId');
+    if (!isTextual(channel)) throw badInput('Typing indicators exist only in text channels.', 'channelId');
+    // typing announces a message to come: only for those who may send one
+    await this.access.requireChannelPermission(actor, channelId, 'SEND_MESSAGES');
     const expiresAt = Date.now() + this.ttlMs;
     await this.registry.start(channelId, userId, expiresAt);
     await this.pubsub.publish('typing', channelId, {

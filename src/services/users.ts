@@ -114,7 +114,13 @@ export class UserService {
     return pageById(this.db.user, where, page);
   }
 
+  /** Someone sharing a guild, a DM or a group chat with the viewer. */
   private sharesGuildWith(viewerId: string) {
-    return { memberships: { some: { guild: { members: { some: { userId: viewerId } } } } } };
+    return {
+      OR: [
+        { memberships: { some: { guild: { members: { some: { userId: viewerId } } } } } },
+        { channelRecipients: { some: { channel: { recipients: { some: { userId: viewerId } } } } } },
+      ],
+    };
   }
 }

@@ -32,7 +32,7 @@ afterAll(() => server?.stop());
 describe('roles and permissions', () => {
   it('gives @everyone the default permissions and the owner all of them', async () => {
     const everyone = (await pleb.ok<{ guild: any }>(PERMS, { g: guildId })).guild.viewerPermissions;
-    expect(everyone.sort()).toEqual(['ADD_REACTIONS', 'ATTACH_FILES', 'CONNECT', 'CREATE_INVITE', 'SEND_MESSAGES', 'SPEAK']);
+    expect(everyone.sort()).toEqual(['ADD_REACTIONS', 'ATTACH_FILES', 'CONNECT', 'CREATE_INVITE', 'SEND_MESSAGES', 'SPEAK', 'VIEW_CHANNEL']);
     const all = (await owner.ok<{ guild: any }>(PERMS, { g: guildId })).guild.viewerPermissions;
     expect(all).toContain('ADMINISTRATOR');
     expect(all).toContain('MANAGE_ROLES');

@@ -6,6 +6,7 @@ import {
   PERMISSION_NAMES,
   Permission,
   type PermissionName,
+  computeChannelPermissions,
   computePermissions,
   fromNames,
   has,
@@ -19,7 +20,7 @@ const plainMember = (roles: PermissionName[][] = []) =>
 describe('a new guild', () => {
   it('@everyone grants exactly what the contract lists', () => {
     expect(toNames(DEFAULT_EVERYONE_PERMISSIONS).sort()).toEqual(
-      ['CREATE_INVITE', 'SEND_MESSAGES', 'ADD_REACTIONS', 'ATTACH_FILES', 'CONNECT', 'SPEAK'].sort(),
+      ['CREATE_INVITE', 'VIEW_CHANNEL', 'SEND_MESSAGES', 'ADD_REACTIONS', 'ATTACH_FILES', 'CONNECT', 'SPEAK'].sort(),
     );
   });
 
@@ -97,6 +98,7 @@ describe('has, toNames and fromNames', () => {
       MANAGE_CHANNELS: 16n,
       MANAGE_GUILD: 32n,
       ADD_REACTIONS: 64n,
+      VIEW_CHANNEL: 1024n,
       SEND_MESSAGES: 2048n,
       MANAGE_MESSAGES: 8192n,
       ATTACH_FILES: 32768n,
@@ -108,5 +110,48 @@ describe('has, toNames and fromNames', () => {
       MOVE_MEMBERS: 16777216n,
       MANAGE_ROLES: 268435456n,
     });
+  });
+});
+
+describe('computeChannelPermissions (Discord resolution order)', () => {
+  const none = { everyone: null, roles: [], member: null };
+  const bits = (allow: PermissionName[] = [], deny: PermissionName[] = []) => ({ allow: fromNames(allow), deny: fromNames(deny) });
+  const member = plainMember();
+
+  it('without overwrites a member has their guild permissions', () => {
+    expect(computeChannelPermissions(member, none)).toBe(member);
+  });
+
+  it('@everyone denied VIEW_CHANNEL hides the channel: nothing else counts', () => {
+    expect(computeChannelPermissions(member, { ...none, everyone: bits([], ['VIEW_CHANNEL']) })).toBe(0n);
+  });
+
+  it("a role's allow beats @everyone's deny", () => {
+    const granted = computeChannelPermissions(member, { ...none, everyone: bits([], ['VIEW_CHANNEL']), roles: [bits(['VIEW_CHANNEL'])] });
+    expect(may(granted, 'VIEW_CHANNEL')).toBe(true);
+    expect(may(granted, 'SEND_MESSAGES')).toBe(true);
+  });
+
+  it('role overwrites combine: every deny first, then every allow (an allow of one role wins over a deny of another)', () => {
+    const granted = computeChannelPermissions(member, { ...none, roles: [bits([], ['SEND_MESSAGES']), bits(['SEND_MESSAGES'])] });
+    expect(may(granted, 'SEND_MESSAGES')).toBe(true);
+    const denied = computeChannelPermissions(member, { ...none, roles: [bits([], ['SEND_MESSAGES']), bits(['MANAGE_MESSAGES'])] });
+    expect(may(denied, 'SEND_MESSAGES')).toBe(false);
+    expect(may(denied, 'MANAGE_MESSAGES')).toBe(true);
+  });
+
+  it("the member's own overwrite comes last and beats the roles'", () => {
+    const overwrites = { everyone: bits([], ['VIEW_CHANNEL']), roles: [bits(['VIEW_CHANNEL'])], member: bits([], ['VIEW_CHANNEL']) };
+    expect(computeChannelPermissions(member, overwrites)).toBe(0n);
+    const readOnly = computeChannelPermissions(member, { ...none, roles: [bits(['SEND_MESSAGES'])], member: bits([], ['SEND_MESSAGES']) });
+    expect(may(readOnly, 'VIEW_CHANNEL')).toBe(true);
+    expect(may(readOnly, 'SEND_MESSAGES')).toBe(false);
+  });
+
+  it('the owner and ADMINISTRATOR keep everything, overwrites ignored', () => {
+    const hidden = { everyone: bits([], ['VIEW_CHANNEL']), roles: [], member: bits([], ['VIEW_CHANNEL', 'SEND_MESSAGES']) };
+    const owner = computePermissions({ isOwner: true, everyone: DEFAULT_EVERYONE_PERMISSIONS, roles: [] });
+    expect(computeChannelPermissions(owner, hidden)).toBe(ALL_PERMISSIONS);
+    expect(computeChannelPermissions(plainMember([['ADMINISTRATOR']]), hidden)).toBe(ALL_PERMISSIONS);
   });
 });

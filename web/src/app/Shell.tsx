@@ -176,7 +176,8 @@ export function Shell({ chat }: { chat: ChatClient }) {
     const message = event.mentionAdded;
     const current = routeRef.current;
     if (!(current.name === 'guild' && current.channelId === message.channel.id && document.visibilityState === 'visible')) {
-      notify(`${message.author.displayName} mentioned you in #${message.channel.name} (${message.channel.guild.name})`);
+      const where = message.channel.guild ? `#${message.channel.name} (${message.channel.guild.name})` : 'a direct message';
+      notify(`${message.author.displayName} mentioned you in ${where}`);
     }
     return event;
   });
