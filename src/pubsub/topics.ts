@@ -7,6 +7,15 @@ export interface UserSnapshot {
   username: string;
   displayName: string;
   createdAt: string;
+  /** the profile, where the publisher had it at hand (absent: fields load it) */
+  profile?: ProfileSnapshot;
+}
+
+export interface ProfileSnapshot {
+  bio: string | null;
+  /** stored name of the avatar upload */
+  avatarName: string | null;
+  customStatus: { text: string | null; emoji: string | null; expiresAt: string | null } | null;
 }
 
 export interface ChannelSnapshot {
@@ -93,7 +102,17 @@ export type GuildEventPayload =
   | { kind: 'CHANNEL_UPDATED'; guildId: string; channel: ChannelSnapshot }
   | { kind: 'CHANNEL_DELETED'; guildId: string; channelId: string }
   | { kind: 'GUILD_UPDATED'; guildId: string; guild: GuildSnapshot }
-  | { kind: 'GUILD_DELETED'; guildId: string };
+  | { kind: 'GUILD_DELETED'; guildId: string }
+  /** a member changed their profile: `user` carries it whole */
+  | { kind: 'USER_UPDATED'; guildId: string; user: UserSnapshot };
+
+/** Who has a channel open: everyone now (`users`), and who just came or went. */
+export interface ChannelActivityPayload {
+  channelId: string;
+  users: UserSnapshot[];
+  joined: UserSnapshot[];
+  left: UserSnapshot[];
+}
 
 export type UserEventPayload =
   | { kind: 'ACCESS_REVOKED'; guildId: string }
@@ -114,6 +133,7 @@ export interface Topics {
   presence: [guildId: string, payload: PresencePayload];
   guildEvent: [guildId: string, payload: GuildEventPayload];
   userEvent: [userId: string, payload: UserEventPayload];
+  channelActivity: [channelId: string, payload: ChannelActivityPayload];
   /** one channel for every instance: few events, each of interest to all */
   sessionEnded: [scope: 'all', payload: SessionEndedPayload];
 }

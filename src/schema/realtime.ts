@@ -87,6 +87,14 @@ const GuildDeletedEvent = builder.objectRef<GuildEventOf<'GUILD_DELETED'>>('Guil
   fields: (t) => ({ guildId: t.id({ resolve: (e) => toGlobalId('Guild', e.guildId) }) }),
 });
 
+const UserUpdatedEvent = builder.objectRef<GuildEventOf<'USER_UPDATED'>>('UserUpdatedEvent').implement({
+  description: "A member changed their profile (display name, bio, custom status, avatar): the user carries it.",
+  fields: (t) => ({
+    guildId: t.id({ resolve: (e) => toGlobalId('Guild', e.guildId) }),
+    user: t.field({ type: User, resolve: (e) => userFromSnapshot(e.user) }),
+  }),
+});
+
 const GUILD_EVENT_TYPES = {
   MEMBER_JOINED: MemberJoinedEvent,
   MEMBER_LEFT: MemberLeftEvent,
@@ -95,6 +103,7 @@ const GUILD_EVENT_TYPES = {
   CHANNEL_DELETED: ChannelDeletedEvent,
   GUILD_UPDATED: GuildUpdatedEvent,
   GUILD_DELETED: GuildDeletedEvent,
+  USER_UPDATED: UserUpdatedEvent,
 } as const;
 
 export const GuildEvent = builder.unionType('GuildEvent', {

@@ -15,6 +15,7 @@ import { ReactionService } from './reactions.js';
 import { RoleService } from './roles.js';
 import type { ConnectionRegistry, TypingRegistry } from '../realtime/registries.js';
 import { PresenceService } from './presence.js';
+import { ProfileService } from './profiles.js';
 import { RateLimits } from './rateLimits.js';
 import { ReadStateService } from './readStates.js';
 import { RealtimeService } from './realtime.js';
@@ -54,6 +55,7 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
     uploadDir: config.UPLOAD_DIR,
     maxBytes: config.MAX_UPLOAD_BYTES,
     maxFiles: config.MAX_UPLOAD_FILES,
+    maxAvatarBytes: config.MAX_AVATAR_BYTES,
   });
   const messages = new MessageService(db, access, pubsub, typing, readStates, attachments, limits, onError);
   const signer = new TokenSigner(config.JWT_SECRET, config.ACCESS_TOKEN_TTL_SECONDS, config.JWT_PREVIOUS_SECRETS);
@@ -72,6 +74,7 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
       redis ? redisRotationStore(redis) : memoryRotationStore(),
     ),
     users,
+    profiles: new ProfileService(db, pubsub, attachments),
     guilds,
     roles,
     moderation: new ModerationService(db, access, guilds, roles, users),
