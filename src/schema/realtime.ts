@@ -1,5 +1,6 @@
 // Event types that exist only on subscriptions.
 import type {
+  ChannelActivityPayload,
   ChannelSnapshot,
   GuildEventPayload,
   GuildSnapshot,
@@ -29,6 +30,16 @@ export const TypingEvent = builder.objectRef<TypingPayload>('TypingEvent').imple
       description: 'When the indicator ends unless refreshed by another startTyping.',
       resolve: (e) => e.expiresAt,
     }),
+  }),
+});
+
+export const ChannelActivityEvent = builder.objectRef<ChannelActivityPayload>('ChannelActivityEvent').implement({
+  description: 'Who has the channel open: the whole list now, and who just arrived or left (both empty in the first event).',
+  fields: (t) => ({
+    channelId: t.id({ resolve: (e) => toGlobalId('Channel', e.channelId) }),
+    users: t.field({ type: [User], resolve: (e) => e.users.map(userFromSnapshot) }),
+    joined: t.field({ type: [User], resolve: (e) => e.joined.map(userFromSnapshot) }),
+    left: t.field({ type: [User], resolve: (e) => e.left.map(userFromSnapshot) }),
   }),
 });
 

@@ -9,11 +9,13 @@ import { AttachmentService } from './attachments.js';
 import { AuthService, memoryRotationStore, redisRotationStore } from './auth.js';
 import { ChannelService } from './channels.js';
 import { GuildService } from './guilds.js';
+import { LobbyService } from './lobby.js';
 import { MessageService } from './messages.js';
 import { ModerationService } from './moderation.js';
 import { ReactionService } from './reactions.js';
 import { RoleService } from './roles.js';
-import type { ConnectionRegistry, TypingRegistry } from '../realtime/registries.js';
+import type { ActivityRegistry, ConnectionRegistry, TypingRegistry } from '../realtime/registries.js';
+import { ActivityService } from './activity.js';
 import { PresenceService } from './presence.js';
 import { ProfileService } from './profiles.js';
 import { RateLimits } from './rateLimits.js';
@@ -29,12 +31,13 @@ export interface ServiceDeps {
   config: Config;
   connections: ConnectionRegistry;
   typingRegistry: TypingRegistry;
+  activityRegistry: ActivityRegistry;
   onError?: (err: unknown, what?: string) => void;
   /** shared counters across instances; rate limits count in memory without it */
   redis?: Redis;
 }
 
-export function createServices({ db, pubsub, config, connections, typingRegistry, onError, redis }: ServiceDeps) {
+export function createServices({ db, pubsub, config, connections, typingRegistry, activityRegistry, onError, redis }: ServiceDeps) {
   const access = new Access(db);
   const limits = new RateLimits(
     {
@@ -49,6 +52,7 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
   const readStates = new ReadStateService(db, access);
   const typing = new TypingService(db, access, pubsub, typingRegistry, config.TYPING_TTL_MS);
   const guilds = new GuildService(db, access, pubsub);
+  const lobby = new LobbyService(db, guilds, config.DEFAULT_GUILD_NAME);
   const roles = new RoleService(db, access);
   const users = new UserService(db, limits);
   const attachments = new AttachmentService(db, {
@@ -57,6 +61,7 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
     maxFiles: config.MAX_UPLOAD_FILES,
     maxAvatarBytes: config.MAX_AVATAR_BYTES,
   });
+  const activity = new ActivityService(db, access, pubsub, activityRegistry, config.PRESENCE_TTL_MS, (err) => onError?.(err, 'channel activity heartbeat failed'));
   const messages = new MessageService(db, access, pubsub, typing, readStates, attachments, limits, onError);
   const signer = new TokenSigner(config.JWT_SECRET, config.ACCESS_TOKEN_TTL_SECONDS, config.JWT_PREVIOUS_SECRETS);
   return {
@@ -72,7 +77,10 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
       limits,
       pubsub,
       redis ? redisRotationStore(redis) : memoryRotationStore(),
+      // the account exists either way: a lobby that cannot be joined now is no reason to refuse it
+      (userId) => lobby.welcome(userId).catch((err: unknown) => onError?.(err, 'joining the lobby failed')),
     ),
+    lobby,
     users,
     profiles: new ProfileService(db, pubsub, attachments),
     guilds,
@@ -84,7 +92,8 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
     readStates,
     presence: new PresenceService(db, pubsub, connections, config.PRESENCE_TTL_MS, onError, users),
     typing,
-    realtime: new RealtimeService(access, pubsub, messages),
+    realtime: new RealtimeService(access, pubsub, messages, activity),
+    activity,
     attachments,
   };
 }

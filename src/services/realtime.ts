@@ -1,6 +1,7 @@
 // Subscriptions: authorize when they start, keep authorizing while they run (a member who
 // loses access stops receiving at once), and resume without gap or duplicate.
 import type {
+  ChannelActivityPayload,
   GuildEventPayload,
   MessageSnapshot,
   PresencePayload,
@@ -12,6 +13,7 @@ import type {
   Unlisten,
 } from '../pubsub/topics.js';
 import type { Access } from './access.js';
+import type { ActivityService } from './activity.js';
 import type { Actor } from './actor.js';
 import { idFloorAt } from './ids.js';
 import { EventStream } from './streams.js';
@@ -37,6 +39,7 @@ export class RealtimeService {
     private readonly access: Access,
     private readonly pubsub: PubSub,
     private readonly messages: MessageService,
+    private readonly activity: ActivityService,
   ) {
     pubsub.onResume(() => void this.resumeFeeds());
     this.guildWatch = new SharedWatch(pubsub, 'guildEvent', (e) =>
@@ -132,6 +135,25 @@ export class RealtimeService {
           stream.push(event);
         }),
       );
+    });
+  }
+
+  /**
+   * Holds the channel open for the viewer while it lives (who is here): first the list of
+   * members with it open (the viewer among them), then every arrival and departure. It ends,
+   * and the viewer leaves, when they lose access to the channel.
+   */
+  channelActivity(actor: Actor, channelId: string): Promise<EventStream<ChannelActivityPayload>> {
+    const userId = actor.requireUser();
+    return this.channelStream<ChannelActivityPayload>(actor, channelId, async (stream) => {
+      // live events wait behind the list, which is what a subscriber starts from
+      let held: ChannelActivityPayload[] | null = [];
+      stream.onEnd(await this.pubsub.listen('channelActivity', channelId, (e) => (held ? held.push(e) : stream.push(e))));
+      const holdId = await this.activity.enter(channelId, userId);
+      stream.onEnd(() => this.activity.leave(holdId));
+      stream.push(await this.activity.current(channelId));
+      for (const event of held) stream.push(event);
+      held = null;
     });
   }
 
