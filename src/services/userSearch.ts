@@ -67,7 +67,7 @@ export async function directoryCount(db: Db, q: Pick<DirectoryQuery, 'viewerId' 
 }
 
 /** The statement's plan for a search, for proving that the prefix indexes serve it. */
-export async function explainDirectory(db: Db, q: Pick<DirectoryQuery, 'viewerId' | 'term'>): Promise<string> {
+export async function explainDirectory(db: Pick<Db, '$queryRaw'>, q: Pick<DirectoryQuery, 'viewerId' | 'term'>): Promise<string> {
   const rows = await db.$queryRaw<{ 'QUERY PLAN': string }[]>`
     EXPLAIN SELECT u.id FROM "User" u WHERE ${matching(q)} ORDER BY u."usernameKey", u.id LIMIT 50`;
   return rows.map((r) => r['QUERY PLAN']).join('\n');

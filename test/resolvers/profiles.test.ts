@@ -32,7 +32,7 @@ afterAll(() => uploads?.stop());
 
 async function upload(client: Client, bytes: Buffer, name: string, type: string) {
   const form = new FormData();
-  form.append('file', new File([bytes], name, { type }));
+  form.append('file', new File([new Uint8Array(bytes)], name, { type }));
   const res = await fetch(`${uploads.server.url}/uploads`, {
     method: 'POST',
     headers: { authorization: `Bearer ${client.token}` },
