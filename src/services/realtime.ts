@@ -146,13 +146,21 @@ export class RealtimeService {
   channelActivity(actor: Actor, channelId: string): Promise<EventStream<ChannelActivityPayload>> {
     const userId = actor.requireUser();
     return this.channelStream<ChannelActivityPayload>(actor, channelId, async (stream) => {
+      // An event whose news the subscriber's last list already shows (their own arrival,
+      // published while the first list was read) is not delivered: each event says something.
+      let shown: Set<string> | null = null;
+      const deliver = (e: ChannelActivityPayload) => {
+        if (shown && e.joined.every((u) => shown!.has(u.id)) && e.left.every((u) => !shown!.has(u.id))) return;
+        shown = new Set(e.users.map((u) => u.id));
+        stream.push(e);
+      };
       // live events wait behind the list, which is what a subscriber starts from
       let held: ChannelActivityPayload[] | null = [];
-      stream.onEnd(await this.pubsub.listen('channelActivity', channelId, (e) => (held ? held.push(e) : stream.push(e))));
+      stream.onEnd(await this.pubsub.listen('channelActivity', channelId, (e) => (held ? held.push(e) : deliver(e))));
       const holdId = await this.activity.enter(channelId, userId);
       stream.onEnd(() => this.activity.leave(holdId));
-      stream.push(await this.activity.current(channelId));
-      for (const event of held) stream.push(event);
+      deliver(await this.activity.current(channelId));
+      for (const event of held) deliver(event);
       held = null;
     });
   }
