@@ -1,10 +1,12 @@
 // The default place to land: a public guild (DEFAULT_GUILD_NAME, "Lobby") that every new
 // account joins, so a first user can chat at once.
 //
-// It is created on the first start, before anyone has an account, so its first owner is a
-// built-in system account that cannot sign in (its password hash is no hash), is never found
-// in the directory and is not a member. The first account to register takes the lobby over
-// (an owner who can moderate it); later accounts simply join. Which guild is the lobby is
+// Its owner is the instance's first account, someone who can moderate it. On a new instance
+// the lobby is made before anyone has an account, so until the first one registers it belongs
+// to a built-in system account that cannot sign in (its password hash is no hash), is never
+// found in the directory and is not a member; the first account to register takes it over and
+// later accounts simply join. An instance that already had accounts when the lobby came (an
+// upgrade) gives it to its earliest account at once, not to whoever registers next. Which guild is the lobby is
 // recorded in InstanceSetting: instances starting at once on one database race to insert
 // that row in the transaction that creates the guild, and the losers' transactions roll
 // back, so there is never a second lobby. A lobby its owner deleted is not made again.
@@ -61,7 +63,16 @@ export class LobbyService {
       ],
       skipDuplicates: true,
     });
-    const { guildId, writes } = this.guilds.creation(SYSTEM_USER_ID, { name: this.name, isPublic: true }, { ownerJoins: false });
+    const earliest = await this.db.user.findFirst({
+      where: { id: { not: SYSTEM_USER_ID } },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      select: { id: true },
+    });
+    const { guildId, writes } = this.guilds.creation(
+      earliest?.id ?? SYSTEM_USER_ID,
+      { name: this.name, isPublic: true },
+      { ownerJoins: Boolean(earliest) },
+    );
     try {
       await this.db.$transaction([...writes, this.db.instanceSetting.create({ data: { key: LOBBY_SETTING, value: guildId } })]);
       return guildId;

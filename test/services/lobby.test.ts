@@ -61,18 +61,28 @@ describe('the lobby', () => {
     }
   });
 
-  it('is made once, however many instances race to make it on an instance that had none', async () => {
-    const empty = await startTestServer({ env: { DEFAULT_GUILD_NAME: '' } });
-    const db = empty.app.db.prisma;
+  it('is made once, however many instances race to make it, owned by the earliest account of an instance that had some', async () => {
+    const upgraded = await startTestServer({ env: { DEFAULT_GUILD_NAME: '' } });
+    const db = upgraded.app.db.prisma;
     const pubsub = createMemoryPubSub();
     try {
+      const admin = await signUp(upgraded.graphqlUrl);
+      await signUp(upgraded.graphqlUrl);
       const racers = [1, 2, 3].map(() => new LobbyService(db, new GuildService(db, new Access(db), pubsub), 'Lobby'));
       const ids = await Promise.all(racers.map((r) => r.ensure()));
       expect(new Set(ids).size).toBe(1);
-      expect(await db.guild.findMany({ select: { id: true, name: true, isPublic: true } })).toEqual([{ id: ids[0], name: 'Lobby', isPublic: true }]);
+      expect(await db.guild.findMany({ select: { id: true, name: true, isPublic: true, ownerId: true } })).toEqual([
+        { id: ids[0], name: 'Lobby', isPublic: true, ownerId: localId(admin.userId!) },
+      ]);
+      expect(await db.member.count({ where: { guildId: ids[0]! } })).toBe(1);
+      // a newcomer joins it, and does not take it over
+      const newcomer = await signUp(upgraded.graphqlUrl);
+      await racers[0]!.welcome(localId(newcomer.userId!));
+      expect(await db.guild.findUnique({ where: { id: ids[0]! }, select: { ownerId: true } })).toEqual({ ownerId: localId(admin.userId!) });
+      expect(await db.member.count({ where: { guildId: ids[0]! } })).toBe(2);
     } finally {
       await pubsub.close();
-      await empty.stop();
+      await upgraded.stop();
     }
   });
 });
