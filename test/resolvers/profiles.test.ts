@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TopicPayload } from '../../src/pubsub/topics.js';
 import { waitForListener } from '../support/app.js';
-import { type Client, createGuild, failsOnField, guildWithMembers, localId, signUp } from '../support/client.js';
+import { type Client, createGuild, failsOnField, guildWithMembers, localId, send, signUp } from '../support/client.js';
 import { type UploadServer, startUploadServer } from '../support/uploads.js';
 import { subscribe, wsClient } from '../support/ws.js';
 
@@ -156,6 +156,30 @@ describe('avatars', () => {
     await failsOnField(me, 'attachmentIds', `mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }`, {
       input: { channelId: generalId, content: 'steal', attachmentIds: [file.id] },
     });
+  });
+});
+
+describe('profiles on messages', () => {
+  it("a page of history shows its authors' profiles without another query", async () => {
+    const { owner, members, generalId } = await guildWithMembers(url, 1);
+    const avatar = await upload(owner, PNG, 'me.png', 'image/png');
+    await updateProfile(owner, { bio: 'engines', customStatus: { emoji: '⚙️' }, avatarAttachmentId: avatar.id });
+    await send(owner, generalId, 'hi');
+    const page = (author: string) => `query($c: ID!) { channel(id: $c) { messages(first: 10) { edges { node { content author { ${author} } } } } } }`;
+    const plain = page('id username');
+    const rich = page('id username bio avatarUrl customStatus { emoji }');
+    const queries = async (query: string) => {
+      const before = uploads.server.app.db.queries.count;
+      const data = await members[0]!.ok<{ channel: any }>(query, { c: generalId });
+      return { count: uploads.server.app.db.queries.count - before, edges: data.channel.messages.edges };
+    };
+    await queries(plain);
+    const withoutProfiles = await queries(plain);
+    const withProfiles = await queries(rich);
+    expect(withProfiles.edges).toEqual([
+      { node: { content: 'hi', author: { id: owner.userId, username: owner.username, bio: 'engines', avatarUrl: avatar.url, customStatus: { emoji: '⚙️' } } } },
+    ]);
+    expect(withProfiles.count).toBe(withoutProfiles.count);
   });
 });
 
