@@ -34,6 +34,9 @@ const EnvSchema = z.object({
   MAX_UPLOAD_BYTES: int(1).default(10 * 1024 * 1024),
   MAX_UPLOAD_FILES: int(1).default(10),
   UNATTACHED_UPLOAD_TTL_SECONDS: int(1).default(24 * 3600),
+  MAX_AVATAR_BYTES: int(1).default(2 * 1024 * 1024),
+  // the public guild every new account joins; set to '' (empty) for none
+  DEFAULT_GUILD_NAME: z.string().trim().max(100, 'must be at most 100 characters').default('Lobby'),
   TYPING_TTL_MS: int(100).default(10_000),
   PRESENCE_TTL_MS: int(200).default(30_000),
   MESSAGE_RATE_LIMIT: int(0).default(10),
@@ -126,6 +129,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return {
     ...cfg,
+    // '' is how one says "no lobby", where every other variable treats '' as unset
+    DEFAULT_GUILD_NAME: env.DEFAULT_GUILD_NAME?.trim() === '' ? '' : cfg.DEFAULT_GUILD_NAME,
     JWT_SECRET: cfg.JWT_SECRET ?? randomBytes(32).toString('base64url'),
     jwtSecretGenerated: !cfg.JWT_SECRET,
     GRAPHIQL: cfg.GRAPHIQL ?? cfg.NODE_ENV !== 'production',

@@ -62,10 +62,13 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
     config,
     connections: realtime.connections,
     typingRegistry: realtime.typingRegistry,
+    activityRegistry: realtime.activityRegistry,
     redis: realtime.redis,
     onError: (err, what = 'presence heartbeat failed') => log.warn({ err }, what),
   });
+  await services.lobby.ensure();
   services.presence.start();
+  services.activity.start();
   await services.auth.start();
   const housekeeping = startHousekeeping({ services, config, log });
   const uploads = createUploadRoutes({ attachments: services.attachments, auth: services.auth, log });
@@ -159,6 +162,7 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
         { name: 'metrics', run: () => metrics.stop(), critical: false },
         // users this instance held still go offline when their presence entries expire
         { name: 'presence', run: () => services.presence.stop(), critical: false },
+        { name: 'channel activity', run: () => services.activity.stop(), critical: false },
         { name: 'realtime', run: () => realtime.close() },
         { name: 'database', run: () => db.close() },
       ]);

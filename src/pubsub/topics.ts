@@ -7,6 +7,15 @@ export interface UserSnapshot {
   username: string;
   displayName: string;
   createdAt: string;
+  /** the profile, where the publisher had it at hand (absent: fields load it) */
+  profile?: ProfileSnapshot;
+}
+
+export interface ProfileSnapshot {
+  bio: string | null;
+  /** stored name of the avatar upload */
+  avatarName: string | null;
+  customStatus: { text: string | null; emoji: string | null; expiresAt: string | null } | null;
 }
 
 export interface ChannelSnapshot {
@@ -97,6 +106,8 @@ export type GuildEventPayload =
   | { kind: 'CHANNEL_DELETED'; guildId: string; channelId: string }
   | { kind: 'GUILD_UPDATED'; guildId: string; guild: GuildSnapshot }
   | { kind: 'GUILD_DELETED'; guildId: string }
+  /** a member changed their profile: `user` carries it whole */
+  | { kind: 'USER_UPDATED'; guildId: string; user: UserSnapshot }
   /** who may view which channels may have changed (overwrites, roles, ownership): open channel
    *  streams of the channel (null: every channel) and user (null: everyone) are re-checked.
    *  Internal: never delivered to guildEvents subscribers. */
@@ -104,6 +115,14 @@ export type GuildEventPayload =
 
 /** The guild events subscribers receive (CHANNEL_ACCESS_CHANGED is for the server alone). */
 export type PublicGuildEvent = Exclude<GuildEventPayload, { kind: 'CHANNEL_ACCESS_CHANGED' }>;
+
+/** Who has a channel open: everyone now (`users`), and who just came or went. */
+export interface ChannelActivityPayload {
+  channelId: string;
+  users: UserSnapshot[];
+  joined: UserSnapshot[];
+  left: UserSnapshot[];
+}
 
 export type UserEventPayload =
   | { kind: 'ACCESS_REVOKED'; guildId: string }
@@ -129,6 +148,7 @@ export interface Topics {
   userEvent: [userId: string, payload: UserEventPayload];
   /** a DM or group chat's membership changes (its streams are cut as a guild's are) */
   directChannelEvent: [channelId: string, payload: DirectChannelEventPayload];
+  channelActivity: [channelId: string, payload: ChannelActivityPayload];
   /** one channel for every instance: few events, each of interest to all */
   sessionEnded: [scope: 'all', payload: SessionEndedPayload];
 }

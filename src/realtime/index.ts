@@ -5,15 +5,16 @@ import type { Config } from '../config.js';
 import { createMemoryPubSub } from '../pubsub/memory.js';
 import { connectRedis, createRedisPubSub } from '../pubsub/redis.js';
 import type { PubSub } from '../pubsub/topics.js';
-import { MemoryConnectionRegistry, MemoryTypingRegistry } from './memory.js';
-import { RedisConnectionRegistry, RedisTypingRegistry } from './redis.js';
-import type { ConnectionRegistry, TypingRegistry } from './registries.js';
+import { MemoryActivityRegistry, MemoryConnectionRegistry, MemoryTypingRegistry } from './memory.js';
+import { RedisActivityRegistry, RedisConnectionRegistry, RedisTypingRegistry } from './redis.js';
+import type { ActivityRegistry, ConnectionRegistry, TypingRegistry } from './registries.js';
 
 export interface RealtimeBackend {
   kind: 'memory' | 'redis';
   pubsub: PubSub;
   connections: ConnectionRegistry;
   typingRegistry: TypingRegistry;
+  activityRegistry: ActivityRegistry;
   /** a command connection for shared counters (rate limits); absent in memory */
   redis?: Redis;
   /** resolves when the backend answers (readiness) */
@@ -28,6 +29,7 @@ export async function createRealtimeBackend(config: Config, log: Logger): Promis
       pubsub: createMemoryPubSub(),
       connections: new MemoryConnectionRegistry(),
       typingRegistry: new MemoryTypingRegistry(),
+      activityRegistry: new MemoryActivityRegistry(),
       ping: async () => {},
       close: async () => {},
     };
@@ -41,6 +43,7 @@ export async function createRealtimeBackend(config: Config, log: Logger): Promis
     pubsub,
     connections: new RedisConnectionRegistry(state),
     typingRegistry: new RedisTypingRegistry(state),
+    activityRegistry: new RedisActivityRegistry(state),
     redis: state,
     ping: async () => {
       await state.ping();

@@ -1,5 +1,5 @@
 // Single-process registries (the embedded default).
-import type { ConnectionRegistry, TypingRegistry } from './registries.js';
+import type { ActivityRegistry, ConnectionRegistry, TypingRegistry } from './registries.js';
 
 export class MemoryTypingRegistry implements TypingRegistry {
   private readonly channels = new Map<string, Map<string, number>>();
@@ -70,5 +70,61 @@ export class MemoryConnectionRegistry implements ConnectionRegistry {
 
   async onlineAmong(userIds: string[]) {
     return new Set(userIds.filter((id) => Boolean(this.live(id)?.size)));
+  }
+}
+
+export class MemoryActivityRegistry implements ActivityRegistry {
+  /** channel → user → hold → expiry */
+  private readonly channels = new Map<string, Map<string, Map<string, number>>>();
+
+  private holds(channelId: string, userId: string, now = Date.now()) {
+    const holds = this.channels.get(channelId)?.get(userId);
+    if (!holds) return undefined;
+    for (const [id, expiresAt] of holds) if (expiresAt <= now) holds.delete(id);
+    return holds;
+  }
+
+  private forget(channelId: string, userId: string) {
+    const users = this.channels.get(channelId);
+    users?.delete(userId);
+    if (users?.size === 0) this.channels.delete(channelId);
+  }
+
+  async enter(channelId: string, userId: string, holdId: string, expiresAt: number) {
+    const arrived = !this.holds(channelId, userId)?.size;
+    let users = this.channels.get(channelId);
+    if (!users) this.channels.set(channelId, (users = new Map()));
+    let holds = users.get(userId);
+    if (!holds) users.set(userId, (holds = new Map()));
+    holds.set(holdId, expiresAt);
+    return arrived;
+  }
+
+  async leave(channelId: string, userId: string, holdId: string) {
+    if (!this.channels.get(channelId)?.get(userId)?.delete(holdId)) return false;
+    if (this.holds(channelId, userId)?.size) return false;
+    this.forget(channelId, userId);
+    return true;
+  }
+
+  async heartbeat(holds: { channelId: string; userId: string; holdId: string }[], expiresAt: number) {
+    for (const { channelId, userId, holdId } of holds) this.channels.get(channelId)?.get(userId)?.set(holdId, expiresAt);
+  }
+
+  async sweep(now: number) {
+    const gone: { channelId: string; userId: string }[] = [];
+    for (const [channelId, users] of [...this.channels]) {
+      for (const userId of [...users.keys()]) {
+        if (this.holds(channelId, userId, now)?.size) continue;
+        this.forget(channelId, userId);
+        gone.push({ channelId, userId });
+      }
+    }
+    return gone;
+  }
+
+  async activeIn(channelId: string) {
+    const users = this.channels.get(channelId);
+    return users ? [...users.keys()].filter((userId) => Boolean(this.holds(channelId, userId)?.size)) : [];
   }
 }

@@ -2,7 +2,7 @@
 // members scored by their expiry time (ms): whatever a crashed instance left behind lapses,
 // and the sweep of any surviving instance reports it, exactly once (ZREM decides).
 import type { Redis } from 'ioredis';
-import type { ConnectionRegistry, TypingRegistry } from './registries.js';
+import type { ActivityRegistry, ConnectionRegistry, TypingRegistry } from './registries.js';
 
 const PREFIX = 'chat:';
 const typingKey = (channelId: string) => `${PREFIX}typing:${channelId}`;
@@ -127,5 +127,79 @@ export class RedisConnectionRegistry implements ConnectionRegistry {
     const scores = await this.redis.zmscore(ONLINE_KEY, ...userIds);
     const now = Date.now();
     return new Set(userIds.filter((_, i) => scores[i] != null && Number(scores[i]) > now));
+  }
+}
+
+const holdsKey = (channelId: string, userId: string) => `${PREFIX}active:holds:${channelId}:${userId}`;
+const activeKey = (channelId: string) => `${PREFIX}active:channel:${channelId}`;
+/** every (channel, user) entry scored by its latest expiry: what the sweep looks through */
+const ACTIVE_ENTRIES_KEY = `${PREFIX}active:entries`;
+const entryOf = (channelId: string, userId: string) => `${channelId} ${userId}`;
+
+// KEYS: holds, channel, entries. ARGV: holdId, expiresAt, now, userId, entry
+const ENTER = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+local before = redis.call('ZCARD', KEYS[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], 'GT', ARGV[2], ARGV[4])
+redis.call('ZADD', KEYS[3], 'GT', ARGV[2], ARGV[5])
+return before == 0 and 1 or 0`;
+
+// KEYS: holds, channel, entries. ARGV: holdId, now, userId, entry
+const LEAVE = `
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+if redis.call('ZCARD', KEYS[1]) > 0 then return 0 end
+redis.call('ZREM', KEYS[3], ARGV[4])
+return redis.call('ZREM', KEYS[2], ARGV[3])`;
+
+// KEYS: holds, channel, entries. ARGV: now, userId, entry
+const SWEEP_ACTIVE = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) > 0 then return 0 end
+local score = redis.call('ZSCORE', KEYS[3], ARGV[3])
+if score and tonumber(score) > tonumber(ARGV[1]) then return 0 end
+redis.call('ZREM', KEYS[3], ARGV[3])
+return redis.call('ZREM', KEYS[2], ARGV[2])`;
+
+export class RedisActivityRegistry implements ActivityRegistry {
+  constructor(private readonly redis: Redis) {}
+
+  async enter(channelId: string, userId: string, holdId: string, expiresAt: number) {
+    const keys = [holdsKey(channelId, userId), activeKey(channelId), ACTIVE_ENTRIES_KEY];
+    return (await this.redis.eval(ENTER, 3, ...keys, holdId, expiresAt, Date.now(), userId, entryOf(channelId, userId))) === 1;
+  }
+
+  async leave(channelId: string, userId: string, holdId: string) {
+    const keys = [holdsKey(channelId, userId), activeKey(channelId), ACTIVE_ENTRIES_KEY];
+    return (await this.redis.eval(LEAVE, 3, ...keys, holdId, Date.now(), userId, entryOf(channelId, userId))) === 1;
+  }
+
+  async heartbeat(holds: { channelId: string; userId: string; holdId: string }[], expiresAt: number) {
+    if (holds.length === 0) return;
+    const batch = this.redis.pipeline();
+    for (const { channelId, userId, holdId } of holds) {
+      batch.zadd(holdsKey(channelId, userId), 'XX', expiresAt, holdId);
+      batch.pexpireat(holdsKey(channelId, userId), expiresAt);
+      batch.zadd(activeKey(channelId), 'GT', expiresAt, userId);
+      batch.zadd(ACTIVE_ENTRIES_KEY, 'GT', expiresAt, entryOf(channelId, userId));
+    }
+    await batch.exec();
+  }
+
+  async sweep(now: number) {
+    const candidates = await this.redis.zrangebyscore(ACTIVE_ENTRIES_KEY, '-inf', now, 'LIMIT', 0, SWEEP_BATCH);
+    const gone: { channelId: string; userId: string }[] = [];
+    for (const entry of candidates) {
+      const [channelId = '', userId = ''] = entry.split(' ');
+      const keys = [holdsKey(channelId, userId), activeKey(channelId), ACTIVE_ENTRIES_KEY];
+      if ((await this.redis.eval(SWEEP_ACTIVE, 3, ...keys, now, userId, entry)) === 1) gone.push({ channelId, userId });
+    }
+    return gone;
+  }
+
+  async activeIn(channelId: string) {
+    return this.redis.zrangebyscore(activeKey(channelId), `(${Date.now()}`, '+inf');
   }
 }

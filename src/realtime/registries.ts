@@ -21,3 +21,20 @@ export interface ConnectionRegistry {
   sweep(now: number): Promise<string[]>;
   onlineAmong(userIds: string[]): Promise<Set<string>>;
 }
+
+/**
+ * Who has which channel open. A user may hold a channel open several times (tabs, sockets,
+ * instances): each hold is one entry, the user counts once while any of theirs is alive.
+ */
+export interface ActivityRegistry {
+  /** Records a hold; true when the user had none in that channel (just arrived). */
+  enter(channelId: string, userId: string, holdId: string, expiresAt: number): Promise<boolean>;
+  /** Removes a hold; true when it was the user's last one there (just left). */
+  leave(channelId: string, userId: string, holdId: string): Promise<boolean>;
+  /** Extends this instance's live holds. */
+  heartbeat(holds: { channelId: string; userId: string; holdId: string }[], expiresAt: number): Promise<void>;
+  /** Users whose every hold of a channel lapsed (a crashed instance); each is reported once. */
+  sweep(now: number): Promise<{ channelId: string; userId: string }[]>;
+  /** user ids with the channel open now, in no particular order */
+  activeIn(channelId: string): Promise<string[]>;
+}

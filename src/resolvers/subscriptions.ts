@@ -1,8 +1,8 @@
 import { builder } from '../schema/builder.js';
 import { parseGlobalId } from '../globalIds.js';
 import { DeletedMessage, Message } from '../schema/message.js';
-import type { MessageSnapshot, PublicGuildEvent, PresencePayload, TypingPayload } from '../pubsub/topics.js';
-import { GuildEvent, PresenceEvent, TypingEvent } from '../schema/realtime.js';
+import type { ChannelActivityPayload, MessageSnapshot, PublicGuildEvent, PresencePayload, TypingPayload } from '../pubsub/topics.js';
+import { ChannelActivityEvent, GuildEvent, PresenceEvent, TypingEvent } from '../schema/realtime.js';
 import { asEventParent } from '../schema/events.js';
 import type { Message as PrismaMessage } from '../generated/prisma/client.js';
 
@@ -45,6 +45,15 @@ builder.subscriptionFields((t) => ({
     subscribe: (_root, args, ctx) =>
       ctx.services.realtime.typing(ctx.actor, parseGlobalId(args.channelId, 'Channel', 'channelId')),
     resolve: (event: TypingPayload) => event,
+  }),
+  channelActivity: t.field({
+    type: ChannelActivityEvent,
+    description:
+      'Who is here: while this subscription lives you count as having the channel open (several at once count once). The first event lists everyone with it open, you included; then one event per arrival or departure, from every instance. It ends when you lose access to the channel.',
+    args: { channelId: t.arg.id({ required: true }) },
+    subscribe: (_root, args, ctx) =>
+      ctx.services.realtime.channelActivity(ctx.actor, parseGlobalId(args.channelId, 'Channel', 'channelId')),
+    resolve: (event: ChannelActivityPayload) => event,
   }),
   presence: t.field({
     type: PresenceEvent,

@@ -63,6 +63,12 @@ export const Channel = builder.prismaNode('Channel', {
       extensions: viewerDependent,
       resolve: (channel, _args, ctx) => ctx.services.overwrites.list(ctx.actor, channel.id),
     }),
+    activeUsers: t.field({
+      type: [User],
+      description: 'Members who have this channel open now (a live channelActivity subscription), across every server instance.',
+      extensions: viewerDependent,
+      resolve: (channel, _args, ctx) => ctx.services.activity.activeUsers(ctx.actor, channel.id),
+    }),
     unreadCount: t.int({
       description: `Messages by others after the viewer's read marker (since they joined, before their first mark). Counted up to ${UNREAD_COUNT_CAP}: ${UNREAD_COUNT_CAP} means ${UNREAD_COUNT_CAP} or more (show "${UNREAD_COUNT_CAP}+").`,
       extensions: viewerDependent,

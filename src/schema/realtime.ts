@@ -1,5 +1,6 @@
 // Event types that exist only on subscriptions.
 import type {
+  ChannelActivityPayload,
   ChannelSnapshot,
   PublicGuildEvent,
   GuildSnapshot,
@@ -29,6 +30,16 @@ export const TypingEvent = builder.objectRef<TypingPayload>('TypingEvent').imple
       description: 'When the indicator ends unless refreshed by another startTyping.',
       resolve: (e) => e.expiresAt,
     }),
+  }),
+});
+
+export const ChannelActivityEvent = builder.objectRef<ChannelActivityPayload>('ChannelActivityEvent').implement({
+  description: 'Who has the channel open: the whole list now, and who just arrived or left (both empty in the first event).',
+  fields: (t) => ({
+    channelId: t.id({ resolve: (e) => toGlobalId('Channel', e.channelId) }),
+    users: t.field({ type: [User], resolve: (e) => e.users.map(userFromSnapshot) }),
+    joined: t.field({ type: [User], resolve: (e) => e.joined.map(userFromSnapshot) }),
+    left: t.field({ type: [User], resolve: (e) => e.left.map(userFromSnapshot) }),
   }),
 });
 
@@ -87,6 +98,14 @@ const GuildDeletedEvent = builder.objectRef<GuildEventOf<'GUILD_DELETED'>>('Guil
   fields: (t) => ({ guildId: t.id({ resolve: (e) => toGlobalId('Guild', e.guildId) }) }),
 });
 
+const UserUpdatedEvent = builder.objectRef<GuildEventOf<'USER_UPDATED'>>('UserUpdatedEvent').implement({
+  description: "A member changed their profile (display name, bio, custom status, avatar): the user carries it.",
+  fields: (t) => ({
+    guildId: t.id({ resolve: (e) => toGlobalId('Guild', e.guildId) }),
+    user: t.field({ type: User, resolve: (e) => userFromSnapshot(e.user) }),
+  }),
+});
+
 const GUILD_EVENT_TYPES = {
   MEMBER_JOINED: MemberJoinedEvent,
   MEMBER_LEFT: MemberLeftEvent,
@@ -95,6 +114,7 @@ const GUILD_EVENT_TYPES = {
   CHANNEL_DELETED: ChannelDeletedEvent,
   GUILD_UPDATED: GuildUpdatedEvent,
   GUILD_DELETED: GuildDeletedEvent,
+  USER_UPDATED: UserUpdatedEvent,
 } as const;
 
 export const GuildEvent = builder.unionType('GuildEvent', {

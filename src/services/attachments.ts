@@ -3,7 +3,7 @@
 // cut off and deleted, never held whole in memory. Disk names are generated (`<ulid><.ext>`),
 // the uploader's file name is kept for display only.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -27,7 +27,22 @@ export interface AttachmentLimits {
   maxBytes: number;
   /** most files per upload, and most attachments per message */
   maxFiles: number;
+  /** largest upload that may become an avatar, in bytes */
+  maxAvatarBytes?: number;
 }
+
+/** The image types an avatar may be, by the bytes they start with (never the declared type). */
+export function sniffImageType(head: Uint8Array): 'image/png' | 'image/jpeg' | 'image/gif' | 'image/webp' | null {
+  const b = Buffer.from(head);
+  if (b.length >= 8 && b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'image/jpeg';
+  if (b.length >= 6 && /^GIF8[79]a$/.test(b.subarray(0, 6).toString('latin1'))) return 'image/gif';
+  if (b.length >= 12 && b.subarray(0, 4).toString('latin1') === 'RIFF' && b.subarray(8, 12).toString('latin1') === 'WEBP') return 'image/webp';
+  return null;
+}
+
+/** An upload in use as an avatar belongs to no message and is not swept. */
+const NOT_AN_AVATAR = { avatarOf: { none: {} } } as const;
 
 /** The only names ever written to disk or served: a ULID and an optional short extension. */
 export const STORED_NAME_RE = /^[0-9A-HJKMNP-TV-Z]{26}(?:\.[a-z0-9]{1,10})?$/;
@@ -115,7 +130,7 @@ export class AttachmentService {
   async assertClaimable(uploaderId: string, attachmentIds: readonly string[]): Promise<void> {
     const ids = this.uniqueIds(attachmentIds);
     if (ids.length === 0) return;
-    const count = await this.db.attachment.count({ where: { id: { in: ids }, uploaderId, messageId: null } });
+    const count = await this.db.attachment.count({ where: { id: { in: ids }, uploaderId, messageId: null, ...NOT_AN_AVATAR } });
     if (count !== ids.length) throw this.notClaimable();
   }
 
@@ -130,7 +145,7 @@ export class AttachmentService {
     if (ids.length === 0) return;
     const claim = async (client: Tx) => {
       const { count } = await client.attachment.updateMany({
-        where: { id: { in: ids }, uploaderId, messageId: null },
+        where: { id: { in: ids }, uploaderId, messageId: null, ...NOT_AN_AVATAR },
         data: { messageId },
       });
       // Throwing inside the transaction undoes the rows that were claimed.
@@ -138,6 +153,35 @@ export class AttachmentService {
     };
     if (tx) await claim(tx);
     else await this.db.$transaction((client) => claim(client));
+  }
+
+  /**
+   * Checks that the upload may become the uploader's avatar (their own, on no message, at most
+   * maxAvatarBytes, a PNG, JPEG, GIF or WebP by its first bytes) and records its sniffed type,
+   * which it is served with from then on. Returns its stored name.
+   */
+  async prepareAvatar(uploaderId: string, attachmentId: string): Promise<string> {
+    const field = 'avatarAttachmentId';
+    const attachment = await this.db.attachment.findFirst({ where: { id: attachmentId, uploaderId, messageId: null } });
+    if (!attachment) throw badInput('The avatar must be your own upload that is not attached to a message.', field);
+    const maxBytes = this.limits.maxAvatarBytes ?? this.limits.maxBytes;
+    if (attachment.size > maxBytes) throw payloadTooLarge(`An avatar may be at most ${maxBytes} bytes.`);
+    const type = sniffImageType(await this.readHead(attachment.storedName, 12));
+    if (!type) throw badInput('An avatar must be a PNG, JPEG, GIF or WebP image.', field);
+    if (type !== attachment.contentType) await this.db.attachment.update({ where: { id: attachment.id }, data: { contentType: type } });
+    return attachment.storedName;
+  }
+
+  private async readHead(storedName: string, bytes: number): Promise<Uint8Array> {
+    const file = await open(this.pathOf(storedName), 'r').catch(() => null);
+    if (!file) return new Uint8Array();
+    try {
+      const buffer = Buffer.alloc(bytes);
+      const { bytesRead } = await file.read(buffer, 0, bytes, 0);
+      return buffer.subarray(0, bytesRead);
+    } finally {
+      await file.close();
+    }
   }
 
   /** A stored file for serving: its row and absolute path, or null when there is none. */
@@ -159,11 +203,13 @@ export class AttachmentService {
    */
   async sweep(cutoff: Date): Promise<number> {
     const stale = await this.db.attachment.findMany({
-      where: { messageId: null, createdAt: { lt: cutoff } },
+      where: { messageId: null, createdAt: { lt: cutoff }, ...NOT_AN_AVATAR },
       select: { id: true, storedName: true },
       take: SWEEP_BATCH,
     });
-    if (stale.length) await this.db.attachment.deleteMany({ where: { id: { in: stale.map((a) => a.id) }, messageId: null } });
+    if (stale.length) {
+      await this.db.attachment.deleteMany({ where: { id: { in: stale.map((a) => a.id) }, messageId: null, ...NOT_AN_AVATAR } });
+    }
 
     const names = await readdir(this.limits.uploadDir).catch(() => [] as string[]);
     const old: string[] = [];

@@ -88,6 +88,8 @@ export class AuthService {
     private readonly limits: RateLimits,
     private readonly pubsub: PubSub,
     private readonly rotations: RotationStore,
+    /** what a new account gets besides a session (it joins the lobby) */
+    private readonly welcome: (userId: string) => Promise<void> = async () => {},
   ) {
     // OWASP's argon2id baseline is m=19 MiB, t=2, p=1.
     this.hashOptions = { type: argon2.argon2id, memoryCost: options.argon2MemoryKib, timeCost: 2, parallelism: 1 };
@@ -119,6 +121,7 @@ export class AuthService {
         data: { id: newId(), username, usernameKey: username.toLowerCase(), email, displayName, passwordHash },
         select: { id: true },
       });
+      await this.welcome(user.id);
       return this.startSession(user.id, newId());
     } catch (err) {
       // Two registrations racing for one name: the unique index decides.

@@ -49,21 +49,48 @@ export class GuildService {
 
   async create(actor: Actor, input: CreateGuildInput) {
     const ownerId = actor.requireUser();
+    const [guild] = await this.db.$transaction(this.creation(ownerId, input, { ownerJoins: true }).writes);
+    actor.forgetMemberships(guild.id);
+    return guild;
+  }
+
+  /**
+   * The writes that create a guild with its @everyone role and #general channel, for one
+   * batch transaction (the caller may append writes of its own to it: the lobby's setting).
+   */
+  creation(ownerId: string, input: CreateGuildInput, { ownerJoins }: { ownerJoins: boolean }) {
     const name = check(rules.guildName, input.name, 'name');
     const description = checkOptional(rules.description, input.description, 'description') ?? null;
     const guildId = newId();
-    const [guild] = await this.db.$transaction([
-      this.db.guild.create({
-        data: { id: guildId, name, description, isPublic: input.isPublic ?? false, ownerId },
-      }),
+    const guild = this.db.guild.create({
+      data: { id: guildId, name, description, isPublic: input.isPublic ?? false, ownerId },
+    });
+    const rest: Prisma.PrismaPromise<unknown>[] = [
       this.db.role.create({
         data: { id: newId(), guildId, name: '@everyone', position: 0, permissions: DEFAULT_EVERYONE_PERMISSIONS, isDefault: true },
       }),
-      this.db.member.create({ data: { id: newId(), guildId, userId: ownerId } }),
+      ...(ownerJoins ? [this.db.member.create({ data: { id: newId(), guildId, userId: ownerId } })] : []),
       this.db.channel.create({ data: { id: newId(), guildId, name: 'general', type: 'TEXT', position: 0 } }),
-    ]);
-    actor.forgetMemberships(guildId);
-    return guild;
+    ];
+    return { guildId, writes: [guild, ...rest] as [typeof guild, ...Prisma.PrismaPromise<unknown>[]] };
+  }
+
+  /** Adds a new account to the instance's default guild, which needs no invite (idempotent). */
+  async admit(guildId: string, userId: string): Promise<void> {
+    const { count } = await this.guard(() => this.db.member.createMany({ data: [{ id: newId(), guildId, userId }], skipDuplicates: true }));
+    if (count === 1) {
+      await this.pubsub.publish('guildEvent', guildId, { kind: 'MEMBER_JOINED', guildId, user: await loadUserSnapshot(this.db, userId) });
+    }
+  }
+
+  /** Hands a guild to a new owner if `fromOwnerId` still owns it; true when it did. */
+  async handOver(guildId: string, fromOwnerId: string, toOwnerId: string): Promise<boolean> {
+    const { count } = await this.db.guild.updateMany({ where: { id: guildId, ownerId: fromOwnerId }, data: { ownerId: toOwnerId } });
+    if (count === 1) {
+      const guild = await this.db.guild.findUniqueOrThrow({ where: { id: guildId } });
+      await this.pubsub.publish('guildEvent', guildId, { kind: 'GUILD_UPDATED', guildId, guild: guildSnapshot(guild) });
+    }
+    return count === 1;
   }
 
   async delete(actor: Actor, guildId: string): Promise<string> {

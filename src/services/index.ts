@@ -11,13 +11,16 @@ import { AuthService, memoryRotationStore, redisRotationStore } from './auth.js'
 import { ChannelService } from './channels.js';
 import { DirectChannelService } from './directChannels.js';
 import { GuildService } from './guilds.js';
+import { LobbyService } from './lobby.js';
 import { MessageService } from './messages.js';
 import { ModerationService } from './moderation.js';
 import { OverwriteService } from './overwrites.js';
 import { ReactionService } from './reactions.js';
 import { RoleService } from './roles.js';
-import type { ConnectionRegistry, TypingRegistry } from '../realtime/registries.js';
+import type { ActivityRegistry, ConnectionRegistry, TypingRegistry } from '../realtime/registries.js';
+import { ActivityService } from './activity.js';
 import { PresenceService } from './presence.js';
+import { ProfileService } from './profiles.js';
 import { RateLimits } from './rateLimits.js';
 import { ReadStateService } from './readStates.js';
 import { RealtimeService } from './realtime.js';
@@ -33,12 +36,13 @@ export interface ServiceDeps {
   config: Config;
   connections: ConnectionRegistry;
   typingRegistry: TypingRegistry;
+  activityRegistry: ActivityRegistry;
   onError?: (err: unknown, what?: string) => void;
   /** shared counters across instances; rate limits count in memory without it */
   redis?: Redis;
 }
 
-export function createServices({ db, statements, pubsub, config, connections, typingRegistry, onError, redis }: ServiceDeps) {
+export function createServices({ db, statements, pubsub, config, connections, typingRegistry, activityRegistry, onError, redis }: ServiceDeps) {
   const access = new Access(db);
   const limits = new RateLimits(
     {
@@ -53,14 +57,17 @@ export function createServices({ db, statements, pubsub, config, connections, ty
   const readStates = new ReadStateService(db, access);
   const typing = new TypingService(db, access, pubsub, typingRegistry, config.TYPING_TTL_MS);
   const guilds = new GuildService(db, access, pubsub);
+  const lobby = new LobbyService(db, guilds, config.DEFAULT_GUILD_NAME);
   const roles = new RoleService(db, access, pubsub);
   const users = new UserService(db, limits);
   const attachments = new AttachmentService(db, {
     uploadDir: config.UPLOAD_DIR,
     maxBytes: config.MAX_UPLOAD_BYTES,
     maxFiles: config.MAX_UPLOAD_FILES,
+    maxAvatarBytes: config.MAX_AVATAR_BYTES,
   });
   const directChannels = new DirectChannelService(db, access, pubsub);
+  const activity = new ActivityService(db, access, pubsub, activityRegistry, config.PRESENCE_TTL_MS, (err) => onError?.(err, 'channel activity heartbeat failed'));
   const messages = new MessageService(db, statements, access, pubsub, typing, readStates, attachments, limits, directChannels, onError);
   const signer = new TokenSigner(config.JWT_SECRET, config.ACCESS_TOKEN_TTL_SECONDS, config.JWT_PREVIOUS_SECRETS);
   return {
@@ -76,8 +83,12 @@ export function createServices({ db, statements, pubsub, config, connections, ty
       limits,
       pubsub,
       redis ? redisRotationStore(redis) : memoryRotationStore(),
+      // the account exists either way: a lobby that cannot be joined now is no reason to refuse it
+      (userId) => lobby.welcome(userId).catch((err: unknown) => onError?.(err, 'joining the lobby failed')),
     ),
+    lobby,
     users,
+    profiles: new ProfileService(db, pubsub, attachments),
     guilds,
     roles,
     moderation: new ModerationService(db, access, guilds, roles, users),
@@ -89,7 +100,8 @@ export function createServices({ db, statements, pubsub, config, connections, ty
     readStates,
     presence: new PresenceService(db, pubsub, connections, config.PRESENCE_TTL_MS, onError, users),
     typing,
-    realtime: new RealtimeService(access, pubsub, messages),
+    realtime: new RealtimeService(access, pubsub, messages, activity),
+    activity,
     attachments,
   };
 }

@@ -7,6 +7,7 @@
 import { Prisma } from '../generated/prisma/client.js';
 import type { Db } from '../db/client.js';
 import { type Statements, arg } from '../db/statements.js';
+import { type ProfileColumns, profileSnapshot } from './snapshots.js';
 import type {
   AttachmentSnapshot,
   ChannelSnapshot,
@@ -57,7 +58,10 @@ interface SendRow {
   replyTo: unknown;
 }
 
-const USER_JSON = Prisma.sql`json_build_object('id', u.id, 'username', u.username, 'displayName', u."displayName", 'createdAt', u."createdAt")`;
+// with the profile, so that a page of history shows avatars and statuses without a query
+const USER_JSON = Prisma.sql`json_build_object('id', u.id, 'username', u.username, 'displayName', u."displayName", 'createdAt', u."createdAt",
+  'profile', json_build_object('bio', u.bio, 'avatarName', u."avatarName", 'customStatusText', u."customStatusText",
+                               'customStatusEmoji', u."customStatusEmoji", 'customStatusExpiresAt', u."customStatusExpiresAt"))`;
 
 const SEND_STATEMENT = `
   SELECT out_refusal AS refusal, out_guild_id AS "guildId", out_channel_name AS "channelName",
@@ -222,6 +226,8 @@ interface RawUser {
   username: string;
   displayName: string;
   createdAt: string;
+  /** absent from the send statement's author (a message event's fields load it) */
+  profile?: Omit<ProfileColumns, 'customStatusExpiresAt'> & { customStatusExpiresAt: string | null };
 }
 
 interface RawReply {
@@ -247,6 +253,14 @@ const userFromJson = (u: RawUser): UserSnapshot => ({
   username: u.username,
   displayName: u.displayName,
   createdAt: utcIso(u.createdAt),
+  ...(u.profile
+    ? {
+        profile: profileSnapshot({
+          ...u.profile,
+          customStatusExpiresAt: u.profile.customStatusExpiresAt ? new Date(utcIso(u.profile.customStatusExpiresAt)) : null,
+        }),
+      }
+    : {}),
 });
 
 const replyFromJson = (r: RawReply): RepliedMessageSnapshot => ({

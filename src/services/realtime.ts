@@ -1,6 +1,7 @@
 // Subscriptions: authorize when they start, keep authorizing while they run (a member who
 // loses access stops receiving at once), and resume without gap or duplicate.
 import type {
+  ChannelActivityPayload,
   GuildEventPayload,
   MessageSnapshot,
   PresencePayload,
@@ -13,6 +14,7 @@ import type {
   Unlisten,
 } from '../pubsub/topics.js';
 import type { Access } from './access.js';
+import type { ActivityService } from './activity.js';
 import type { Actor } from './actor.js';
 import { idFloorAt } from './ids.js';
 import { EventStream } from './streams.js';
@@ -42,6 +44,7 @@ export class RealtimeService {
     private readonly access: Access,
     private readonly pubsub: PubSub,
     private readonly messages: MessageService,
+    private readonly activity: ActivityService,
   ) {
     pubsub.onResume(() => void this.resumeFeeds());
     this.directWatch = new SharedWatch(pubsub, 'directChannelEvent', (e) => `user:${e.userId}`);
@@ -144,6 +147,33 @@ export class RealtimeService {
           stream.push(event);
         }),
       );
+    });
+  }
+
+  /**
+   * Holds the channel open for the viewer while it lives (who is here): first the list of
+   * members with it open (the viewer among them), then every arrival and departure. It ends,
+   * and the viewer leaves, when they lose access to the channel.
+   */
+  channelActivity(actor: Actor, channelId: string): Promise<EventStream<ChannelActivityPayload>> {
+    const userId = actor.requireUser();
+    return this.channelStream<ChannelActivityPayload>(actor, channelId, async (stream) => {
+      // An event whose news the subscriber's last list already shows (their own arrival,
+      // published while the first list was read) is not delivered: each event says something.
+      let shown: Set<string> | null = null;
+      const deliver = (e: ChannelActivityPayload) => {
+        if (shown && e.joined.every((u) => shown!.has(u.id)) && e.left.every((u) => !shown!.has(u.id))) return;
+        shown = new Set(e.users.map((u) => u.id));
+        stream.push(e);
+      };
+      // live events wait behind the list, which is what a subscriber starts from
+      let held: ChannelActivityPayload[] | null = [];
+      stream.onEnd(await this.pubsub.listen('channelActivity', channelId, (e) => (held ? held.push(e) : deliver(e))));
+      const holdId = await this.activity.enter(channelId, userId);
+      stream.onEnd(() => this.activity.leave(holdId));
+      deliver(await this.activity.current(channelId));
+      for (const event of held) deliver(event);
+      held = null;
     });
   }
 

@@ -26,6 +26,8 @@ export const rules = {
   roleName: z.string().trim().min(1, 'Name must be 1 to 100 characters.').max(100, 'Name must be 1 to 100 characters.'),
   emoji: z.string().trim().min(1, 'Emoji must not be empty.').max(64, 'Emoji is too long.'),
   reason: z.string().trim().max(512, 'Reason must be at most 512 characters.'),
+  bio: z.string().trim().max(300, 'Bio must be at most 300 characters.'),
+  customStatusText: z.string().trim().max(128, 'Custom status must be at most 128 characters.'),
   search: z.string().max(100, 'Search must be at most 100 characters.'),
   nonce: z.string().min(1, 'A nonce must be 1 to 64 characters.').max(64, 'A nonce must be 1 to 64 characters.'),
   pageSize: z.number().int().min(0, 'Page size must not be negative.').max(100, 'Page size must be at most 100.'),

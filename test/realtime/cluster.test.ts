@@ -104,6 +104,41 @@ describe('two instances, one PostgreSQL, one Redis', () => {
     await Promise.all([ownerWs.dispose(), memberWs.dispose()]);
   });
 
+  it('shows who is here across instances, and drops the users of a killed instance within the presence TTL', async () => {
+    const ACTIVITY = `subscription($c: ID!) { channelActivity(channelId: $c) { users { id } joined { id } left { id } } }`;
+    const ownerWs = wsClient(a.wsUrl, owner.token);
+    const seen = subscribe<{ channelActivity: any }>(ownerWs, ACTIVITY, { c: channelId });
+    expect((await seen.next()).channelActivity.users).toEqual([{ id: owner.userId }]);
+
+    const memberWsB = wsClient(b.wsUrl, member.token);
+    const viaB = subscribe<{ channelActivity: any }>(memberWsB, ACTIVITY, { c: channelId });
+    expect((await viaB.next()).channelActivity.users).toHaveLength(2);
+    expect((await seen.next()).channelActivity.joined).toEqual([{ id: member.userId }]);
+    const active = await member.ok<{ channel: any }>(`query($c: ID!) { channel(id: $c) { activeUsers { id } } }`, { c: channelId });
+    expect(active.channel.activeUsers).toHaveLength(2);
+    viaB.close();
+    expect((await seen.next()).channelActivity.left).toEqual([{ id: member.userId }]);
+
+    const doomed = await startInstanceProcess({
+      DATABASE_URL: a.databaseUrl!,
+      REDIS_URL: process.env.TEST_REDIS_URL!,
+      JWT_SECRET,
+      PRESENCE_TTL_MS: '1000',
+      DEFAULT_GUILD_NAME: '',
+    });
+    const doomedWs = wsClient(doomed.wsUrl, member.token, { retryAttempts: 0, onNonLazyError: () => {} });
+    const held = subscribe<{ channelActivity: any }>(doomedWs, ACTIVITY, { c: channelId });
+    await held.next();
+    expect((await seen.next()).channelActivity.joined).toEqual([{ id: member.userId }]);
+    doomed.proc.kill('SIGKILL');
+    expect(await doomed.exited).toBe('SIGKILL');
+    const gone = (await seen.next(10_000)).channelActivity;
+    expect(gone).toEqual({ users: [{ id: owner.userId }], joined: [], left: [{ id: member.userId }] });
+    held.close();
+    seen.close();
+    await Promise.all([ownerWs.dispose(), memberWsB.dispose(), doomedWs.dispose()]);
+  });
+
   it('closes subscriptions with 1001 on SIGTERM so clients reconnect elsewhere', async () => {
     const leaving = await startInstanceProcess({
       DATABASE_URL: a.databaseUrl!,
@@ -142,6 +177,22 @@ describe('start-up of several instances', () => {
       await client.end();
       expect(rows.length).toBeGreaterThan(0);
       expect(rows.every((r) => r.n === 1)).toBe(true);
+      await Promise.all(servers.map((s) => s.stop()));
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('makes one lobby when instances start together on an empty database', async () => {
+    const db = await createTestDatabase();
+    try {
+      const servers = await Promise.all([1, 2, 3].map(() => startTestServer({ databaseUrl: db.url, env: { DEFAULT_GUILD_NAME: 'Lobby' } })));
+      const joiners = await Promise.all(servers.map((s) => signUp(s.graphqlUrl)));
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      const { rows } = await client.query(`SELECT g.id, (SELECT count(*)::int FROM "Member" m WHERE m."guildId" = g.id) AS members FROM "Guild" g`);
+      await client.end();
+      expect(rows).toEqual([{ id: expect.any(String), members: joiners.length }]);
       await Promise.all(servers.map((s) => s.stop()));
     } finally {
       await db.drop();

@@ -1,5 +1,5 @@
-// Presence and profiles are for those who share a guild: a stranger sees nobody online and
-// finds nobody by name, whatever path leads to them (a public guild's owner, an exact username).
+// Presence and profiles are for those who share a guild: a stranger sees nobody online,
+// whatever path leads to them (a public guild's owner, the directory), and user(id) finds nobody.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestServer, startTestServer, waitForListener } from '../support/app.js';
 import { createGuild, invite, localId, signUp } from '../support/client.js';
@@ -15,7 +15,7 @@ afterAll(() => server?.stop());
 const OWNER_STATUS = `query($g: ID!) { guild(id: $g) { owner { id status } } }`;
 
 describe('presence and profiles of strangers', () => {
-  it('a public guild’s owner is OFFLINE to strangers and ONLINE to members; search and user(id) do not find them', async () => {
+  it('a public guild’s owner is OFFLINE to strangers and ONLINE to members; the directory shows them OFFLINE, user(id) does not find them', async () => {
     const owner = await signUp(server.graphqlUrl);
     const member = await signUp(server.graphqlUrl);
     const stranger = await signUp(server.graphqlUrl);
@@ -35,7 +35,7 @@ describe('presence and profiles of strangers', () => {
     const { users } = await stranger.ok<any>(`query($s: String) { users(search: $s) { edges { node { id status } } } }`, {
       s: owner.username,
     });
-    expect(users.edges).toEqual([]);
+    expect(users.edges).toEqual([{ node: { id: owner.userId, status: 'OFFLINE' } }]);
     await stranger.fails('NOT_FOUND', `query($u: ID!) { user(id: $u) { status } }`, { u: owner.userId });
 
     // once they share the guild, they see it

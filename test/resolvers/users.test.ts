@@ -1,5 +1,6 @@
-// viewer, user, users(search), and what a profile shows to whom.
+// viewer, user, users(search) (the directory), and what a profile shows to whom.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { explainDirectory } from '../../src/services/userSearch.js';
 import { type TestServer, startTestServer } from '../support/app.js';
 import {
   Client,
@@ -118,36 +119,66 @@ describe('user', () => {
   });
 });
 
-describe('users(search)', () => {
+describe('users(search): the directory', () => {
   let me: Client;
   let mate: Client;
   let stranger: Client;
+  let hidden: Client;
+  let hiddenMate: Client;
   const prefix = uniqueName('srch');
 
   beforeAll(async () => {
     me = await signUp(server.graphqlUrl, `${prefix}_me`);
     mate = await signUp(server.graphqlUrl, `${prefix}_mate`);
     stranger = await signUp(server.graphqlUrl, `${prefix}_stranger`);
+    hidden = await signUp(server.graphqlUrl, `${prefix}_hidden`);
+    hiddenMate = await signUp(server.graphqlUrl, `${prefix}_hmate`);
     const { guildId } = await createGuild(me, 'Search party');
     await invite(me, guildId, mate);
+    await invite(me, guildId, hiddenMate);
+    for (const c of [hidden, hiddenMate]) await c.ok(`mutation { updateProfile(input: { discoverable: false }) { id } }`);
   });
 
-  it('finds people sharing a guild by the start of their username, ignoring case', async () => {
-    expect(await search(me, `${prefix}_ma`)).toEqual([mate.username]);
-    expect(await search(me, `${prefix}_ma`.toUpperCase())).toEqual([mate.username]);
-    expect((await search(me, prefix)).sort()).toEqual([me.username, mate.username].sort());
+  it('finds anyone on the instance by the start of their username, ignoring case, in username order', async () => {
+    const everyone = [me, mate, stranger, hiddenMate].map((c) => c.username!);
+    expect(await search(me, prefix)).toEqual([...everyone].sort());
+    expect(await search(stranger, `${prefix}_MA`)).toEqual([mate.username]);
+    expect(await search(stranger, `${prefix}_st`)).toEqual([stranger.username]);
   });
 
-  it('never finds a stranger, not even by their exact username', async () => {
-    expect(await search(me, `${prefix}_str`)).toEqual([]);
-    expect(await search(me, stranger.username)).toEqual([]);
-    expect(await search(me, stranger.username!.toUpperCase())).toEqual([]);
+  it('finds people by the start of their display name too', async () => {
+    const named = await signUpWithDisplayName(`Zeb${prefix} Q`);
+    expect(await search(stranger, `zeb${prefix}`)).toEqual([named.username]);
+    expect(await search(stranger, `ZEB${prefix.toUpperCase()} q`)).toEqual([named.username]);
+    expect(await search(stranger, `eb${prefix}`)).toEqual([]);
   });
 
-  it('finds someone banned from a guild of yours by exact username only, so they can be unbanned', async () => {
+  it('leaves out people who are not discoverable, except to those sharing a guild with them and to themselves', async () => {
+    expect(await search(stranger, `${prefix}_hidden`)).toEqual([]);
+    expect(await search(stranger, `${prefix}_hmate`)).toEqual([]);
+    expect(await search(me, `${prefix}_hmate`)).toEqual([hiddenMate.username]);
+    expect(await search(hidden, `${prefix}_hidden`)).toEqual([hidden.username]);
+    expect((await hidden.ok(`{ viewer { discoverable } }`)).viewer.discoverable).toBe(false);
+    expect((await me.ok(`{ viewer { discoverable } }`)).viewer.discoverable).toBe(true);
+  });
+
+  it('shows a stranger the card (name, bio) but not their email, status or custom status, and user(id) stays NOT_FOUND', async () => {
+    await stranger.ok(`mutation { updateProfile(input: { bio: "hi all", customStatus: { text: "busy" } }) { id } }`);
+    const { users } = await me.ok<{ users: any }>(
+      `query($s: String) { users(search: $s) { edges { node { id username email bio status customStatus { text } discoverable } } } }`,
+      { s: stranger.username },
+    );
+    expect(users.edges).toEqual([
+      { node: { id: stranger.userId, username: stranger.username, email: null, bio: 'hi all', status: 'OFFLINE', customStatus: null, discoverable: null } },
+    ]);
+    await me.fails('NOT_FOUND', USER, { id: stranger.userId });
+  });
+
+  it('finds someone hidden who is banned from a guild of yours by exact username only, so they can be unbanned', async () => {
     const owner = await signUp(server.graphqlUrl);
     const helper = await signUp(server.graphqlUrl);
     const troll = await signUp(server.graphqlUrl);
+    await troll.ok(`mutation { updateProfile(input: { discoverable: false }) { id } }`);
     const { guildId } = await createGuild(owner, 'Strict');
     await invite(owner, guildId, helper);
     await invite(owner, guildId, troll);
@@ -161,20 +192,9 @@ describe('users(search)', () => {
     const p = uniqueName('lit');
     const owner = await signUp(server.graphqlUrl, `${p}_owner`);
     const plain = await signUp(server.graphqlUrl, `${p}xplain`);
-    const { guildId } = await createGuild(owner, 'Literal');
-    await invite(owner, guildId, plain);
-    expect(await search(owner, p)).toEqual([owner.username, plain.username]);
-    expect(await search(owner, `${p}_`)).toEqual([owner.username]);
-    expect(await search(owner, `${p}%`)).toEqual([]);
-  });
-
-  it('finds guildmates by the start of their display name', async () => {
-    const owner = await signUp(server.graphqlUrl);
-    const named = await signUpWithDisplayName('Zebediah Q');
-    const { guildId } = await createGuild(owner, 'Names');
-    await invite(owner, guildId, named);
-    expect(await search(owner, 'zebed')).toEqual([named.username]);
-    expect(await search(stranger, 'Zebed')).toEqual([]);
+    expect(await search(stranger, p)).toEqual([owner.username, plain.username].sort());
+    expect(await search(stranger, `${p}_`)).toEqual([owner.username]);
+    expect(await search(stranger, `${p}%`)).toEqual([]);
   });
 
   it('never shows other people their email', async () => {
@@ -184,23 +204,41 @@ describe('users(search)', () => {
     }
   });
 
-  it('without a search term lists the viewer and their guildmates', async () => {
-    expect((await search(me)).sort()).toEqual([me.username, mate.username].sort());
+  it('without a search term lists the viewer and their guildmates only', async () => {
+    expect(await search(me)).toEqual([me.username, mate.username, hiddenMate.username].sort());
     expect(await search(stranger)).toEqual([stranger.username]);
   });
 
-  it('pages with first/after and counts the matches', async () => {
-    const p1 = await me.ok<{ users: any }>(SEARCH, { search: prefix, first: 1 });
-    expect(p1.users.totalCount).toBe(2);
-    expect(p1.users.edges).toHaveLength(1);
-    expect(p1.users.pageInfo.hasNextPage).toBe(true);
-    const p2 = await me.ok<{ users: any }>(SEARCH, { search: prefix, first: 1, after: p1.users.pageInfo.endCursor });
-    expect(p2.users.edges).toHaveLength(1);
-    expect(p2.users.pageInfo.hasNextPage).toBe(false);
-    expect(p2.users.edges[0].node.id).not.toBe(p1.users.edges[0].node.id);
+  it('pages with first/after in a stable order and counts the matches', async () => {
+    const all = await search(me, prefix);
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const page: { users: any } = await me.ok<{ users: any }>(SEARCH, { search: prefix, first: 1, after });
+      expect(page.users.totalCount).toBe(all.length);
+      seen.push(...page.users.edges.map((e: any) => e.node.username));
+      if (!page.users.pageInfo.hasNextPage) break;
+      after = page.users.pageInfo.endCursor;
+    }
+    expect(seen).toEqual(all);
+    // a user registered meanwhile lands in order without shifting what was already paged
+    await signUp(server.graphqlUrl, `${prefix}_a_late`);
+    const again = await me.ok<{ users: any }>(SEARCH, { search: prefix, first: 2 });
+    expect(again.users.edges.map((e: any) => e.node.username)).toEqual([`${prefix}_a_late`, all[0]]);
   });
 
-  it('refuses first above 100', async () => {
+  it('is for signed-in users only, and refuses first above 100', async () => {
+    await new Client(server.graphqlUrl).fails('UNAUTHENTICATED', SEARCH, { search: prefix });
     await failsOnField(me, 'first', SEARCH, { search: prefix, first: 101 });
+  });
+
+  it('is served by the prefix indexes (the plan uses them once sequential scans are ruled out)', async () => {
+    const plan = await server.app.db.prisma.$transaction(async (tx) => {
+      await tx.$executeRawUnsafe('SET LOCAL enable_seqscan = off');
+      return explainDirectory(tx, { viewerId: me.userId!, term: 'abc' });
+    });
+    expect(plan).toMatch(/User_displayName_prefix_idx/);
+    expect(plan).toMatch(/User_usernameKey_(prefix_idx|key)/);
+    expect(plan).not.toMatch(/Seq Scan on "User"/);
   });
 });

@@ -129,13 +129,22 @@ describe('registration per address', () => {
   });
 });
 
-describe('users search per address', () => {
+describe('users search per address and per user', () => {
   it('allows SEARCH_RATE_LIMIT searches a minute per address', async () => {
     const me = await account();
     const address = freshAddress();
     for (let i = 0; i < SEARCH_LIMIT; i++) expect(codeOf(await from(address, SEARCH, { s: 'a' }, me.token))).toBe('OK');
     expect(codeOf(await from(address, SEARCH, { s: 'a' }, me.token))).toBe('RATE_LIMITED');
-    expect(codeOf(await from(freshAddress(), SEARCH, { s: 'a' }, me.token))).toBe('OK');
+    expect(codeOf(await from(freshAddress(), SEARCH, { s: 'a' }, (await account()).token))).toBe('OK');
+  });
+
+  it('allows SEARCH_RATE_LIMIT searches a minute per user, from however many addresses (scraping)', async () => {
+    const scraper = await account();
+    for (let i = 0; i < SEARCH_LIMIT; i++) expect(codeOf(await from(freshAddress(), SEARCH, { s: `a${i}` }, scraper.token))).toBe('OK');
+    const refused = await from(freshAddress(), SEARCH, { s: 'b' }, scraper.token);
+    expect(codeOf(refused)).toBe('RATE_LIMITED');
+    expect(refused.errors?.[0]?.extensions?.retryAfterMs).toBeGreaterThan(0);
+    expect(codeOf(await from(freshAddress(), SEARCH, { s: 'b' }, (await account()).token))).toBe('OK');
   });
 });
 

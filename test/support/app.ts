@@ -46,6 +46,8 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
     LOGIN_ADDRESS_LIMIT: '0',
     REGISTER_ADDRESS_LIMIT: '0',
     SEARCH_RATE_LIMIT: '0',
+    // most suites count guilds and members: the lobby (DEFAULT_GUILD_NAME) has its own tests
+    DEFAULT_GUILD_NAME: '',
     // every test client connects from 127.0.0.1
     WS_CONNECTIONS_PER_MINUTE_PER_ADDRESS: '0',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
