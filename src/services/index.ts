@@ -14,12 +14,14 @@ import { ModerationService } from './moderation.js';
 import { ReactionService } from './reactions.js';
 import { RoleService } from './roles.js';
 import type { ConnectionRegistry, TypingRegistry } from '../realtime/registries.js';
+import { Passwords } from './passwords.js';
 import { PresenceService } from './presence.js';
 import { RateLimits } from './rateLimits.js';
 import { ReadStateService } from './readStates.js';
 import { RealtimeService } from './realtime.js';
 import { TypingService } from './typing.js';
-import { TokenSigner } from './tokens.js';
+import { LoginChallenges, TokenSigner } from './tokens.js';
+import { TwoFactorService } from './twoFactor.js';
 import { UserService } from './users.js';
 
 export interface ServiceDeps {
@@ -42,6 +44,7 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
       failedLoginsPerAddressPer15m: config.LOGIN_ADDRESS_LIMIT,
       registrationsPerAddressPerHour: config.REGISTER_ADDRESS_LIMIT,
       searchesPerAddressPerMinute: config.SEARCH_RATE_LIMIT,
+      failedTwoFactorCodesPer15m: config.TWO_FACTOR_FAILURE_LIMIT,
     },
     redis,
   );
@@ -57,20 +60,33 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
   });
   const messages = new MessageService(db, access, pubsub, typing, readStates, attachments, limits, onError);
   const signer = new TokenSigner(config.JWT_SECRET, config.ACCESS_TOKEN_TTL_SECONDS, config.JWT_PREVIOUS_SECRETS);
+  const passwords = new Passwords(db, limits, config.ARGON2_MEMORY_KIB);
+  const twoFactor = new TwoFactorService(db, passwords, limits, {
+    issuer: config.TOTP_ISSUER,
+    // the JWT secrets open what they sealed before TOTP_ENCRYPTION_KEY was set (or rotated)
+    encryptionSecrets: [
+      ...(config.TOTP_ENCRYPTION_KEY ? [config.TOTP_ENCRYPTION_KEY] : []),
+      config.JWT_SECRET,
+      ...config.JWT_PREVIOUS_SECRETS,
+    ],
+  });
   return {
     auth: new AuthService(
       db,
       signer,
       {
         refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
-        argon2MemoryKib: config.ARGON2_MEMORY_KIB,
         sessionCacheMs: config.SESSION_CACHE_MS,
         refreshGraceMs: config.REFRESH_GRACE_MS,
       },
       limits,
       pubsub,
       redis ? redisRotationStore(redis) : memoryRotationStore(),
+      passwords,
+      twoFactor,
+      new LoginChallenges(config.JWT_SECRET, config.TWO_FACTOR_CHALLENGE_TTL_SECONDS),
     ),
+    twoFactor,
     users,
     guilds,
     roles,
