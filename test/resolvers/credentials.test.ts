@@ -168,3 +168,21 @@ describe('changeEmail', () => {
     await anonymous.fails('UNAUTHENTICATED', CHANGE_EMAIL, { password: PASSWORD, email: `${uniqueName()}@example.com` });
   });
 });
+
+describe('guessing the password through a stolen session', () => {
+  let limited: TestServer;
+  beforeAll(async () => {
+    limited = await startTestServer({ env: { LOGIN_FAILURE_LIMIT: '3' } });
+  });
+  afterAll(() => limited?.stop());
+
+  it('counts wrong passwords as failed sign-ins of the account, across changePassword, changeEmail and login', async () => {
+    const user = await signUp(limited.graphqlUrl);
+    await failsOnField(user, 'currentPassword', CHANGE_PASSWORD, { current: 'guess one', next: NEW_PASSWORD });
+    await failsOnField(user, 'password', CHANGE_EMAIL, { password: 'guess two', email: `${uniqueName()}@example.com` });
+    await failsOnField(user, 'currentPassword', CHANGE_PASSWORD, { current: 'guess three', next: NEW_PASSWORD });
+    const refused = await user.fails('RATE_LIMITED', CHANGE_PASSWORD, { current: PASSWORD, next: NEW_PASSWORD });
+    expect(refused.extensions?.retryAfterMs).toBeGreaterThan(0);
+    await new Client(limited.graphqlUrl).fails('RATE_LIMITED', LOGIN, { input: { login: user.username, password: PASSWORD } });
+  });
+});
