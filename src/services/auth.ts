@@ -81,7 +81,7 @@ const passwordStamp = (passwordHash: string) => createHash('sha256').update(pass
 
 /** Two-factor accounts: the password was right; the challenge token goes with the code to
  *  completeTwoFactorLogin. */
-export const twoFactorRequired = (challenge: { token: string; expiresAt: Date }) =>
+const twoFactorRequired = (challenge: { token: string; expiresAt: Date }) =>
   new DomainError('TWO_FACTOR_REQUIRED', 'This account uses two-factor authentication: complete the sign-in with a code.', {
     challengeToken: challenge.token,
     challengeExpiresAt: challenge.expiresAt.toISOString(),

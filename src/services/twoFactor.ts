@@ -14,6 +14,8 @@ const PERIOD_SECONDS = 30;
 const DIGITS = 6;
 /** steps either side of now whose code is accepted (a phone's clock is seldom exact) */
 const WINDOW = 1;
+/** what an authenticator code looks like; anything else is taken for a recovery code */
+const AUTHENTICATOR_CODE = new RegExp(`^\\d{${DIGITS}}$`);
 const RECOVERY_CODE_COUNT = 10;
 /** Crockford's base32: no I, L, O or U to misread; 16 symbols carry 80 random bits */
 const RECOVERY_ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
@@ -192,7 +194,7 @@ export class TwoFactorService {
     const { totpSecret } = user;
     const typed = String(code ?? '').replace(/\s/g, '');
     await this.counted(userId, () =>
-      /^\d+$/.test(typed) ? this.acceptTotp(userId, { ...user, totpSecret }, typed) : this.spendRecoveryCode(userId, typed),
+      AUTHENTICATOR_CODE.test(typed) ? this.acceptTotp(userId, { ...user, totpSecret }, typed) : this.spendRecoveryCode(userId, typed),
     );
   }
 
@@ -211,7 +213,7 @@ export class TwoFactorService {
     code: string,
   ): Promise<boolean> {
     const token = String(code ?? '').replace(/\s/g, '');
-    if (!new RegExp(`^\\d{${DIGITS}}$`).test(token)) return false;
+    if (!AUTHENTICATOR_CODE.test(token)) return false;
     const { plain, stale } = this.box.open(user.totpSecret);
     const now = Date.now();
     const delta = OTPAuth.TOTP.validate({
