@@ -79,6 +79,11 @@ const EnvSchema = z.object({
     .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
     .pipe(z.array(z.string().min(32, 'each previous secret must be at least 32 characters')))
     .default([]),
+  // two-factor authentication (issue #11, accounts)
+  TOTP_ISSUER: z.string().trim().min(1).max(64).default('Chat'),
+  TOTP_ENCRYPTION_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  TWO_FACTOR_FAILURE_LIMIT: int(0).default(5),
+  TWO_FACTOR_CHALLENGE_TTL_SECONDS: int(1, 3600).default(300),
 });
 
 export type Config = Omit<z.infer<typeof EnvSchema>, 'JWT_SECRET' | 'GRAPHIQL' | 'GRAPHQL_INTROSPECTION'> & {
@@ -90,7 +95,7 @@ export type Config = Omit<z.infer<typeof EnvSchema>, 'JWT_SECRET' | 'GRAPHIQL' |
 
 /** Secrets may come from files (Docker/Kubernetes secrets): `JWT_SECRET_FILE=/run/secrets/jwt`
  *  reads JWT_SECRET from that file (trailing newline dropped) unless JWT_SECRET itself is set. */
-export const SECRET_FILE_VARIABLES = ['JWT_SECRET', 'JWT_PREVIOUS_SECRETS', 'METRICS_TOKEN', 'DATABASE_URL', 'REDIS_URL'] as const;
+export const SECRET_FILE_VARIABLES = ['JWT_SECRET', 'JWT_PREVIOUS_SECRETS', 'METRICS_TOKEN', 'DATABASE_URL', 'REDIS_URL', 'TOTP_ENCRYPTION_KEY'] as const;
 
 function readSecretFiles(env: Record<string, string>): Record<string, string> {
   const out = { ...env };

@@ -47,6 +47,8 @@ export interface AppOptions {
 export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }: AppOptions): Promise<App> {
   if (config.jwtSecretGenerated) {
     log.warn('JWT_SECRET is not set: using a random secret. Tokens will not survive a restart or work across instances.');
+    // the TOTP secrets are sealed with a key derived from it
+    if (!config.TOTP_ENCRYPTION_KEY) log.warn('Nor is TOTP_ENCRYPTION_KEY: two-factor enrolments will not survive a restart (recovery codes will).');
   }
   const db = await openDatabase({ databaseUrl: config.DATABASE_URL, pgliteDataDir: config.PGLITE_DATA_DIR });
   if (config.MIGRATE_ON_START) {

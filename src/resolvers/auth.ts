@@ -9,6 +9,8 @@ builder.mutationFields((t) => ({
   }),
   login: t.field({
     type: AuthPayload,
+    description:
+      'Signs in with a username or email. An account with two-factor on answers the error TWO_FACTOR_REQUIRED instead, whose extensions.challengeToken goes to completeTwoFactorLogin.',
     args: { input: t.arg({ type: LoginInput, required: true }) },
     resolve: (_root, { input }, ctx) => ctx.services.auth.login(input.login, input.password, ctx.clientAddress),
   }),

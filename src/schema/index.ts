@@ -8,6 +8,7 @@ import './message.js';
 import './auth.js';
 import './role.js';
 import './realtime.js';
+import './twoFactor.js';
 import '../resolvers/node.js';
 import '../resolvers/auth.js';
 import '../resolvers/users.js';
@@ -20,6 +21,8 @@ import '../resolvers/subscriptions.js';
 import '../resolvers/attachments.js';
 import '../resolvers/overwrites.js';
 import '../resolvers/directChannels.js';
+import '../resolvers/credentials.js';
+import '../resolvers/twoFactor.js';
 import { builder } from './builder.js';
 
 export const schema = builder.toSchema();

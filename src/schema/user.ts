@@ -44,6 +44,17 @@ export const User = builder.prismaNode('User', {
         return user.email ?? (await ctx.services.users.ownEmail(user.id));
       },
     }),
+    twoFactorEnabled: t.boolean({
+      nullable: true,
+      description: 'Whether signing in takes a second factor. Only visible to the user themself.',
+      extensions: viewerDependent,
+      resolve: async (user, _args, ctx) => {
+        if (user.id !== ctx.actor.userId && !ctx.selfUserIds.has(user.id)) return null;
+        return user.twoFactorEnabledAt !== undefined
+          ? user.twoFactorEnabledAt !== null
+          : ctx.services.twoFactor.isEnabled(user.id);
+      },
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'Account creation date.' }),
     // Counters kept in the row by triggers (prisma/migrations/*_history_counters), never a count
     // of history. A parent without them (an event's or a history page's author) loads them,

@@ -1,6 +1,6 @@
-// Accounts and sessions: argon2id passwords, rotating refresh tokens grouped in families.
+// Accounts and sessions: sign-up, sign-in (in two steps with two-factor on), changes of password
+// and email, and rotating refresh tokens grouped in families.
 import { createHash } from 'node:crypto';
-import * as argon2 from 'argon2';
 import type { Db } from '../db/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { Actor } from './actor.js';
@@ -8,8 +8,10 @@ import { DomainError, conflict, unauthenticated } from './errors.js';
 import { newId, randomToken } from './ids.js';
 import type { Redis } from 'ioredis';
 import type { PubSub } from '../pubsub/topics.js';
+import type { Passwords } from './passwords.js';
 import { type RateLimits, addressKey } from './rateLimits.js';
-import { type TokenSigner, bearerToken } from './tokens.js';
+import { type LoginChallenges, type TokenSigner, bearerToken } from './tokens.js';
+import type { TwoFactorService } from './twoFactor.js';
 import { check, checkOptional, rules } from './validation.js';
 
 export interface AuthResult {
@@ -28,7 +30,6 @@ export interface RegisterInput {
 
 export interface AuthOptions {
   refreshTokenTtlSeconds: number;
-  argon2MemoryKib: number;
   /** how long a session checked live is trusted without asking the database again; ended
    *  sessions are dropped at once on every instance through the sessionEnded topic */
   sessionCacheMs: number;
@@ -75,9 +76,18 @@ const MAX_CACHED_SESSIONS = 100_000;
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
+/** What a sign-in challenge remembers of the password it was issued for: a change voids it. */
+const passwordStamp = (passwordHash: string) => createHash('sha256').update(passwordHash).digest('base64url').slice(0, 22);
+
+/** Two-factor accounts: the password was right; the challenge token goes with the code to
+ *  completeTwoFactorLogin. */
+const twoFactorRequired = (challenge: { token: string; expiresAt: Date }) =>
+  new DomainError('TWO_FACTOR_REQUIRED', 'This account uses two-factor authentication: complete the sign-in with a code.', {
+    challengeToken: challenge.token,
+    challengeExpiresAt: challenge.expiresAt.toISOString(),
+  });
+
 export class AuthService {
-  private readonly hashOptions: argon2.HashOptions & { raw?: false };
-  private dummyHash: Promise<string> | undefined;
   /** sessionId → whose it is and until when it is known live (insertion order: oldest first) */
   private readonly liveSessions = new Map<string, { userId: string; until: number }>();
 
@@ -88,12 +98,12 @@ export class AuthService {
     private readonly limits: RateLimits,
     private readonly pubsub: PubSub,
     private readonly rotations: RotationStore,
+    private readonly passwords: Passwords,
+    private readonly twoFactor: TwoFactorService,
+    private readonly challenges: LoginChallenges,
     /** what a new account gets besides a session (it joins the lobby) */
     private readonly welcome: (userId: string) => Promise<void> = async () => {},
-  ) {
-    // OWASP's argon2id baseline is m=19 MiB, t=2, p=1.
-    this.hashOptions = { type: argon2.argon2id, memoryCost: options.argon2MemoryKib, timeCost: 2, parallelism: 1 };
-  }
+  ) {}
 
   /**
    * Creates an account. Attempts are counted per client address (REGISTER_ADDRESS_LIMIT), so
@@ -115,7 +125,7 @@ export class AuthService {
         ? conflict('That username is taken.', 'username')
         : conflict('An account with that email already exists.', 'email');
     }
-    const passwordHash = await argon2.hash(password, this.hashOptions);
+    const passwordHash = await this.passwords.hash(password);
     try {
       const user = await this.db.user.create({
         data: { id: newId(), username, usernameKey: username.toLowerCase(), email, displayName, passwordHash },
@@ -139,7 +149,8 @@ export class AuthService {
    * Signs in with a username or an email. Failures count per account (folded: "Alice",
    * "alice" and her email are one counter; an unknown login counts under its lower-cased
    * spelling) and per client address, so neither many guesses at one account nor one guess
-   * at many accounts gets far.
+   * at many accounts gets far. With two-factor on, the right password issues no session but
+   * TWO_FACTOR_REQUIRED with a challenge token for completeTwoFactorLogin.
    */
   async login(login: string, password: string, clientAddress?: string | null): Promise<AuthResult> {
     const key = String(login ?? '').trim().toLowerCase();
@@ -147,7 +158,7 @@ export class AuthService {
     const user = key && !key.includes('\u0000')
       ? await this.db.user.findFirst({
           where: key.includes('@') ? { email: key } : { usernameKey: key },
-          select: { id: true, passwordHash: true },
+          select: { id: true, passwordHash: true, twoFactorEnabledAt: true },
         })
       : null;
     // Guessing is capped per account (known or not, so the limit does not tell either) and
@@ -161,13 +172,70 @@ export class AuthService {
     ]);
     const refused = taken.find((t): t is PromiseRejectedResult => t.status === 'rejected');
     if (refused) throw refused.reason;
-    // Verify against a dummy hash when the user does not exist so timing does not tell.
-    const hash = user?.passwordHash ?? (await this.getDummyHash());
-    const ok = await argon2.verify(hash, String(password ?? '')).catch(() => false);
+    const ok = await this.passwords.matches(user?.passwordHash, password);
     if (!user || !ok) throw unauthenticated('Invalid login or password.');
     await this.limits.refund('loginAddress', address);
     await this.limits.reset('failedLogin', accountKey);
+    if (user.twoFactorEnabledAt) throw twoFactorRequired(await this.challenges.issue(user.id, passwordStamp(user.passwordHash)));
     return this.startSession(user.id, newId());
+  }
+
+  /**
+   * The second step of a two-factor sign-in: the challenge `login` answered with, and a code
+   * of the authenticator or a recovery code. A challenge is void once expired
+   * (TWO_FACTOR_CHALLENGE_TTL_SECONDS), after a password change, or with two-factor turned
+   * off; wrong codes count per account (TWO_FACTOR_FAILURE_LIMIT).
+   */
+  async completeTwoFactorLogin(challengeToken: string, code: string): Promise<AuthResult> {
+    const claims = await this.challenges.verify(challengeToken);
+    const user = await this.db.user.findUnique({
+      where: { id: claims.userId },
+      select: { passwordHash: true, twoFactorEnabledAt: true },
+    });
+    if (!user?.twoFactorEnabledAt || passwordStamp(user.passwordHash) !== claims.passwordStamp) {
+      throw unauthenticated('This sign-in challenge is no longer valid; sign in again.');
+    }
+    await this.twoFactor.verifyCode(claims.userId, code);
+    return this.startSession(claims.userId, newId());
+  }
+
+  /**
+   * Replaces the password (the current one asked again; the new one by register's rules) and
+   * signs out every other session of the user, as logout would: their refresh and access
+   * tokens stop working and their sockets close. The session asking stays signed in.
+   */
+  async changePassword(actor: Actor, currentPassword: string, newPassword: string): Promise<boolean> {
+    const userId = actor.requireUser();
+    const password = check(rules.password, newPassword, 'newPassword');
+    await this.passwords.confirm(userId, currentPassword, 'currentPassword');
+    await this.db.user.update({ where: { id: userId }, data: { passwordHash: await this.passwords.hash(password) } });
+    const ended = await this.db.refreshSession.updateManyAndReturn({
+      where: { userId, revokedAt: null, ...(actor.sessionId ? { familyId: { not: actor.sessionId } } : {}) },
+      data: { revokedAt: new Date() },
+      select: { familyId: true },
+    });
+    for (const familyId of new Set(ended.map((row) => row.familyId))) await this.sessionEnded(familyId, userId);
+    return true;
+  }
+
+  /** Moves the account to another email (the password asked again): validated, stored
+   *  lower-cased, CONFLICT when another account has it. */
+  async changeEmail(actor: Actor, password: string, newEmail: string, clientAddress?: string | null) {
+    const userId = actor.requireUser();
+    // what register limits per address, since both tell whether an email has an account
+    await this.limits.consume('register', addressKey(clientAddress));
+    const email = check(rules.email, newEmail, 'newEmail').toLowerCase();
+    await this.passwords.confirm(userId, password, 'password');
+    const taken = await this.db.user.findFirst({ where: { email, id: { not: userId } }, select: { id: true } });
+    if (taken) throw conflict('An account with that email already exists.', 'newEmail');
+    try {
+      return await this.db.user.update({ where: { id: userId }, data: { email } });
+    } catch (err) {
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+        throw conflict('An account with that email already exists.', 'newEmail');
+      }
+      throw err;
+    }
   }
 
   /**
@@ -303,18 +371,16 @@ export class AuthService {
 
   private async revokeFamily(familyId: string): Promise<void> {
     await this.db.refreshSession.updateMany({ where: { familyId, revokedAt: null }, data: { revokedAt: new Date() } });
-    this.liveSessions.delete(familyId);
     const owner = await this.db.refreshSession.findFirst({ where: { familyId }, select: { userId: true } });
-    // Best effort: with the event lost (Redis away), other instances stop trusting the
-    // session when their cache entry lapses, sessionCacheMs later.
-    await this.pubsub
-      .publish('sessionEnded', 'all', { sessionId: familyId, userId: owner?.userId ?? '' })
-      .catch(() => {});
+    await this.sessionEnded(familyId, owner?.userId ?? '');
   }
 
-  private getDummyHash(): Promise<string> {
-    const pending = this.dummyHash ?? argon2.hash(randomToken(16), this.hashOptions);
-    this.dummyHash = pending;
-    return pending;
+  /** A revoked session stops being trusted here at once and, through the sessionEnded topic,
+   *  on every instance, whose sockets and streams of it close. */
+  private async sessionEnded(familyId: string, userId: string): Promise<void> {
+    this.liveSessions.delete(familyId);
+    // Best effort: with the event lost (Redis away), other instances stop trusting the
+    // session when their cache entry lapses, sessionCacheMs later.
+    await this.pubsub.publish('sessionEnded', 'all', { sessionId: familyId, userId }).catch(() => {});
   }
 }

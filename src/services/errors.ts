@@ -7,7 +7,9 @@ export type ErrorCode =
   | 'BAD_USER_INPUT'
   | 'CONFLICT'
   | 'RATE_LIMITED'
-  | 'PAYLOAD_TOO_LARGE';
+  | 'PAYLOAD_TOO_LARGE'
+  /** the password was right and the account needs its second factor: extensions.challengeToken */
+  | 'TWO_FACTOR_REQUIRED';
 
 export class DomainError extends Error {
   constructor(

@@ -19,13 +19,15 @@ import { ReactionService } from './reactions.js';
 import { RoleService } from './roles.js';
 import type { ActivityRegistry, ConnectionRegistry, TypingRegistry } from '../realtime/registries.js';
 import { ActivityService } from './activity.js';
+import { Passwords } from './passwords.js';
 import { PresenceService } from './presence.js';
 import { ProfileService } from './profiles.js';
 import { RateLimits } from './rateLimits.js';
 import { ReadStateService } from './readStates.js';
 import { RealtimeService } from './realtime.js';
 import { TypingService } from './typing.js';
-import { TokenSigner } from './tokens.js';
+import { LoginChallenges, TokenSigner } from './tokens.js';
+import { TwoFactorService } from './twoFactor.js';
 import { UserService } from './users.js';
 
 export interface ServiceDeps {
@@ -51,6 +53,7 @@ export function createServices({ db, statements, pubsub, config, connections, ty
       failedLoginsPerAddressPer15m: config.LOGIN_ADDRESS_LIMIT,
       registrationsPerAddressPerHour: config.REGISTER_ADDRESS_LIMIT,
       searchesPerAddressPerMinute: config.SEARCH_RATE_LIMIT,
+      failedTwoFactorCodesPer15m: config.TWO_FACTOR_FAILURE_LIMIT,
     },
     redis,
   );
@@ -70,23 +73,36 @@ export function createServices({ db, statements, pubsub, config, connections, ty
   const activity = new ActivityService(db, access, pubsub, activityRegistry, config.PRESENCE_TTL_MS, (err) => onError?.(err, 'channel activity heartbeat failed'));
   const messages = new MessageService(db, statements, access, pubsub, typing, readStates, attachments, limits, directChannels, onError);
   const signer = new TokenSigner(config.JWT_SECRET, config.ACCESS_TOKEN_TTL_SECONDS, config.JWT_PREVIOUS_SECRETS);
+  const passwords = new Passwords(db, limits, config.ARGON2_MEMORY_KIB);
+  const twoFactor = new TwoFactorService(db, passwords, limits, {
+    issuer: config.TOTP_ISSUER,
+    // the JWT secrets open what they sealed before TOTP_ENCRYPTION_KEY was set (or rotated)
+    encryptionSecrets: [
+      ...(config.TOTP_ENCRYPTION_KEY ? [config.TOTP_ENCRYPTION_KEY] : []),
+      config.JWT_SECRET,
+      ...config.JWT_PREVIOUS_SECRETS,
+    ],
+  });
   return {
     auth: new AuthService(
       db,
       signer,
       {
         refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
-        argon2MemoryKib: config.ARGON2_MEMORY_KIB,
         sessionCacheMs: config.SESSION_CACHE_MS,
         refreshGraceMs: config.REFRESH_GRACE_MS,
       },
       limits,
       pubsub,
       redis ? redisRotationStore(redis) : memoryRotationStore(),
+      passwords,
+      twoFactor,
+      new LoginChallenges(config.JWT_SECRET, config.TWO_FACTOR_CHALLENGE_TTL_SECONDS),
       // the account exists either way: a lobby that cannot be joined now is no reason to refuse it
       (userId) => lobby.welcome(userId).catch((err: unknown) => onError?.(err, 'joining the lobby failed')),
     ),
     lobby,
+    twoFactor,
     users,
     profiles: new ProfileService(db, pubsub, attachments),
     guilds,

@@ -13,20 +13,23 @@ export interface RateLimitOptions {
   failedLoginsPer15m: number;
   /** failed sign-ins from one client address per 15 min, whatever the accounts; 0 disables */
   failedLoginsPerAddressPer15m?: number;
-  /** registration attempts from one client address per hour; 0 disables */
+  /** registration and email-change attempts from one client address per hour; 0 disables */
   registrationsPerAddressPerHour?: number;
   /** `users` searches from one client address per minute; 0 disables */
   searchesPerAddressPerMinute?: number;
+  /** wrong two-factor codes (authenticator or recovery) on one account per 15 min; 0 disables */
+  failedTwoFactorCodesPer15m?: number;
 }
 
-export type LimitName = 'message' | 'failedLogin' | 'loginAddress' | 'register' | 'search';
+export type LimitName = 'message' | 'failedLogin' | 'loginAddress' | 'register' | 'search' | 'twoFactor';
 
 const WINDOWS: Record<LimitName, { seconds: number; what: string }> = {
   message: { seconds: 10, what: 'You are sending messages too fast.' },
   failedLogin: { seconds: 15 * 60, what: 'Too many failed sign-ins for this account; try again later.' },
   loginAddress: { seconds: 15 * 60, what: 'Too many failed sign-ins from this address; try again later.' },
-  register: { seconds: 3600, what: 'Too many registrations from this address; try again later.' },
+  register: { seconds: 3600, what: 'Too many registrations or email changes from this address; try again later.' },
   search: { seconds: 60, what: 'You are searching too fast.' },
+  twoFactor: { seconds: 15 * 60, what: 'Too many wrong two-factor codes for this account; try again later.' },
 };
 
 /**
@@ -58,6 +61,7 @@ export class RateLimits {
       loginAddress: options.failedLoginsPerAddressPer15m ?? 0,
       register: options.registrationsPerAddressPerHour ?? 0,
       search: options.searchesPerAddressPerMinute ?? 0,
+      twoFactor: options.failedTwoFactorCodesPer15m ?? 0,
     };
     for (const name of Object.keys(WINDOWS) as LimitName[]) {
       if (points[name] <= 0) continue;

@@ -2,7 +2,7 @@
 // Keys rotate without signing anyone out: JWT_SECRET signs, and tokens name their key in the
 // `kid` header (a digest of the secret, never the secret); JWT_PREVIOUS_SECRETS still verify
 // the tokens they signed until those expire (at most ACCESS_TOKEN_TTL_SECONDS after the switch).
-import { createHash } from 'node:crypto';
+import { createHash, hkdfSync } from 'node:crypto';
 import { SignJWT, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import { unauthenticated } from './errors.js';
 
@@ -110,6 +110,62 @@ export class TokenSigner {
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) throw unauthenticated('Access token expired; refresh the session.');
       if (err instanceof joseErrors.JOSEError) throw unauthenticated('Invalid access token.');
+      throw err;
+    }
+  }
+}
+
+// Sign-in challenges (two-factor): proof that a password was right, waiting for the second
+// factor. Their key is derived from JWT_SECRET for this use alone, and they carry a `typ` and
+// an audience of their own, so a challenge never passes for an access token nor an access
+// token for a challenge.
+const CHALLENGE_TYP = 'two-factor-challenge+jwt';
+const CHALLENGE_AUDIENCE = 'chat-backend:two-factor-login';
+
+export interface ChallengeClaims {
+  userId: string;
+  /** a digest of the password hash it was issued for: a password change voids the challenge */
+  passwordStamp: string;
+}
+
+export class LoginChallenges {
+  private readonly key: Uint8Array;
+
+  constructor(
+    jwtSecret: string,
+    private readonly ttlSeconds: number,
+  ) {
+    this.key = new Uint8Array(hkdfSync('sha256', jwtSecret, '', 'chat-backend two-factor challenge', 32));
+  }
+
+  async issue(userId: string, passwordStamp: string): Promise<{ token: string; expiresAt: Date }> {
+    const now = Math.floor(Date.now() / 1000);
+    const exp = now + this.ttlSeconds;
+    const token = await new SignJWT({ pwd: passwordStamp })
+      .setProtectedHeader({ alg: 'HS256', typ: CHALLENGE_TYP })
+      .setSubject(userId)
+      .setIssuer(ISSUER)
+      .setAudience(CHALLENGE_AUDIENCE)
+      .setIssuedAt(now)
+      .setExpirationTime(exp)
+      .sign(this.key);
+    return { token, expiresAt: new Date(exp * 1000) };
+  }
+
+  /** The claims of a challenge this service issued and that has not expired; else UNAUTHENTICATED. */
+  async verify(token: string): Promise<ChallengeClaims> {
+    try {
+      const { payload } = await jwtVerify(String(token ?? ''), this.key, {
+        issuer: ISSUER,
+        audience: CHALLENGE_AUDIENCE,
+        typ: CHALLENGE_TYP,
+        algorithms: ['HS256'],
+      });
+      if (typeof payload.sub !== 'string' || typeof payload.pwd !== 'string') throw unauthenticated('Invalid sign-in challenge.');
+      return { userId: payload.sub, passwordStamp: payload.pwd };
+    } catch (err) {
+      if (err instanceof joseErrors.JWTExpired) throw unauthenticated('The sign-in challenge expired; sign in again.');
+      if (err instanceof joseErrors.JOSEError) throw unauthenticated('Invalid sign-in challenge.');
       throw err;
     }
   }
