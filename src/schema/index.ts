@@ -18,6 +18,7 @@ import '../resolvers/presence.js';
 import '../resolvers/management.js';
 import '../resolvers/subscriptions.js';
 import '../resolvers/attachments.js';
+import '../resolvers/search.js';
 import { builder } from './builder.js';
 
 export const schema = builder.toSchema();

@@ -13,6 +13,7 @@ import { MessageService } from './messages.js';
 import { ModerationService } from './moderation.js';
 import { ReactionService } from './reactions.js';
 import { RoleService } from './roles.js';
+import { SearchService } from './search.js';
 import type { ConnectionRegistry, TypingRegistry } from '../realtime/registries.js';
 import { PresenceService } from './presence.js';
 import { RateLimits } from './rateLimits.js';
@@ -42,6 +43,7 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
       failedLoginsPerAddressPer15m: config.LOGIN_ADDRESS_LIMIT,
       registrationsPerAddressPerHour: config.REGISTER_ADDRESS_LIMIT,
       searchesPerAddressPerMinute: config.SEARCH_RATE_LIMIT,
+      messageSearchesPerMinute: config.MESSAGE_SEARCH_RATE_LIMIT,
     },
     redis,
   );
@@ -83,6 +85,7 @@ export function createServices({ db, pubsub, config, connections, typingRegistry
     typing,
     realtime: new RealtimeService(access, pubsub, messages),
     attachments,
+    search: new SearchService(db, access, limits),
   };
 }
 

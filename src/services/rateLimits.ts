@@ -17,9 +17,11 @@ export interface RateLimitOptions {
   registrationsPerAddressPerHour?: number;
   /** `users` searches from one client address per minute; 0 disables */
   searchesPerAddressPerMinute?: number;
+  /** searchMessages queries by one user per minute; 0 disables */
+  messageSearchesPerMinute?: number;
 }
 
-export type LimitName = 'message' | 'failedLogin' | 'loginAddress' | 'register' | 'search';
+export type LimitName = 'message' | 'failedLogin' | 'loginAddress' | 'register' | 'search' | 'messageSearch';
 
 const WINDOWS: Record<LimitName, { seconds: number; what: string }> = {
   message: { seconds: 10, what: 'You are sending messages too fast.' },
@@ -27,6 +29,7 @@ const WINDOWS: Record<LimitName, { seconds: number; what: string }> = {
   loginAddress: { seconds: 15 * 60, what: 'Too many failed sign-ins from this address; try again later.' },
   register: { seconds: 3600, what: 'Too many registrations from this address; try again later.' },
   search: { seconds: 60, what: 'You are searching too fast.' },
+  messageSearch: { seconds: 60, what: 'You are searching messages too fast.' },
 };
 
 /**
@@ -58,6 +61,7 @@ export class RateLimits {
       loginAddress: options.failedLoginsPerAddressPer15m ?? 0,
       register: options.registrationsPerAddressPerHour ?? 0,
       search: options.searchesPerAddressPerMinute ?? 0,
+      messageSearch: options.messageSearchesPerMinute ?? 0,
     };
     for (const name of Object.keys(WINDOWS) as LimitName[]) {
       if (points[name] <= 0) continue;
