@@ -11,6 +11,7 @@ export const SCENARIOS = [
   'memory',
   'subscriptions',
   'history',
+  'search',
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -76,6 +77,9 @@ export const knobs = {
   historyOthers: num('BENCH_HISTORY_OTHERS', 50_000, 2_000, 0, 10_000_000),
   historySmall: num('BENCH_HISTORY_SMALL', 100, 100, 1, 1_000_000),
   historyRepeat: num('BENCH_HISTORY_REPEAT', 30, 5, 1, 1000),
+
+  searchMessages: num('BENCH_SEARCH_MESSAGES', 1_000_000, 50_000, 1000, 20_000_000),
+  searchRepeat: num('BENCH_SEARCH_REPEAT', 20, 5, 1, 1000),
 };
 
 export type Knobs = typeof knobs;

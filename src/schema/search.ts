@@ -1,6 +1,6 @@
 import type { Message as PrismaMessage } from '../generated/prisma/client.js';
 import type { MessageSnapshot } from '../pubsub/topics.js';
-import { SEARCH_CANDIDATES, type MessageSearchHit } from '../services/search.js';
+import { SEARCH_CANDIDATES, SEARCH_COUNT_CAP, type MessageSearchHit } from '../services/search.js';
 import { builder } from './builder.js';
 import { asEventParent } from './events.js';
 import { Message } from './message.js';
@@ -65,7 +65,7 @@ export const MessageSearchConnection = builder
         }),
       }),
       totalCount: t.int({
-        description: `Matches, counted up to ${SEARCH_CANDIDATES}: ${SEARCH_CANDIDATES} means ${SEARCH_CANDIDATES} or more (show "${SEARCH_CANDIDATES}+").`,
+        description: `Matches, counted up to ${SEARCH_COUNT_CAP}: ${SEARCH_COUNT_CAP} means ${SEARCH_COUNT_CAP} or more (show "${SEARCH_COUNT_CAP}+").`,
         resolve: (page) => page.totalCount(),
       }),
     }),

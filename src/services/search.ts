@@ -10,8 +10,10 @@ import type { RateLimits } from './rateLimits.js';
 import { type SearchFilter, countMatches, searchByDate, searchByRelevance } from './searchSql.js';
 import { check, rules } from './validation.js';
 
-/** RELEVANCE ranks the newest this many matches; totalCount counts up to this many. */
-export const SEARCH_CANDIDATES = 1000;
+/** RELEVANCE ranks the newest this many matches (src/services/searchSql.ts says why not all). */
+export const SEARCH_CANDIDATES = 100;
+/** totalCount counts up to this many matches: "1,000+". */
+export const SEARCH_COUNT_CAP = 1000;
 
 export type MessageContentKind = 'ATTACHMENT' | 'LINK';
 export type MessageSearchOrder = 'RELEVANCE' | 'NEWEST';
@@ -114,7 +116,7 @@ export class SearchService {
         hits: page.map((r) => ({ ...r, cursor: encodeCursor({ order, id: r.message.id }) })),
         hasNextPage: rows.length > size,
         hasPreviousPage: cursor !== null,
-        totalCount: () => countMatches(this.db, base, SEARCH_CANDIDATES),
+        totalCount: () => countMatches(this.db, base, SEARCH_COUNT_CAP),
       };
     }
     // the first page fixes "now": later pages rank the same candidates, unmoved by new messages
@@ -127,7 +129,7 @@ export class SearchService {
       hits: page.map((r) => ({ ...r, cursor: encodeCursor({ order, below, rank: r.rank, id: r.message.id }) })),
       hasNextPage: rows.length > size,
       hasPreviousPage: cursor !== null,
-      totalCount: () => countMatches(this.db, filter, SEARCH_CANDIDATES),
+      totalCount: () => countMatches(this.db, filter, SEARCH_COUNT_CAP),
     };
   }
 }

@@ -44,33 +44,79 @@ export interface SearchFilter {
 /** How far ids and "createdAt" may disagree: ids are made by the app, "createdAt" by the database. */
 const CLOCK_SLACK_MS = 60_000;
 
-/** Every condition a hit satisfies, on "Message" m. */
-function matching(f: SearchFilter): Prisma.Sql {
-  const tsquery = Prisma.sql`websearch_to_tsquery(${CONFIG}, ${f.text})`;
-  const conditions: Prisma.Sql[] = [
-    Prisma.sql`m.search @@ ${tsquery}`,
-    Prisma.sql`m."channelId" IN (${readableChannelIds(f.viewerId)})`,
-  ];
-  if (f.channelId) conditions.push(Prisma.sql`m."channelId" = ${f.channelId}`);
-  if (f.guildId) conditions.push(Prisma.sql`m."channelId" IN (SELECT g.id FROM "Channel" g WHERE g."guildId" = ${f.guildId})`);
-  if (f.authorId) conditions.push(Prisma.sql`m."authorId" = ${f.authorId}`);
-  if (f.mentionsId)
-    conditions.push(Prisma.sql`EXISTS (SELECT 1 FROM "MessageMention" mm WHERE mm."messageId" = m.id AND mm."userId" = ${f.mentionsId})`);
-  if (f.hasAttachment) conditions.push(Prisma.sql`EXISTS (SELECT 1 FROM "Attachment" a WHERE a."messageId" = m.id)`);
-  // a link is a URL with its scheme, as clients turn them into links
-  if (f.hasLink) conditions.push(Prisma.sql`m.content ~* 'https?://[^[:space:]]'`);
-  // the time bounds as id ranges too (ids start with their time), so that they narrow the
-  // index walk, and exactly on "createdAt"
+/**
+ * The conditions of a hit on "Message" m besides its words, in two parts: those that bound a
+ * walk over an index in id order (readable channels, the channel, id ranges), and the others.
+ */
+function narrowing(f: SearchFilter, plan: 'walk' | 'index'): { range: Prisma.Sql; rest: Prisma.Sql } {
+  // The same rule either way, said so that the planner estimates it as each plan needs: an
+  // array it cannot look into keeps it walking the id index; the semi-join (which it believes
+  // to be selective) keeps it on the GIN index.
+  const readable =
+    plan === 'walk'
+      ? Prisma.sql`m."channelId" = ANY(ARRAY(${readableChannelIds(f.viewerId)}))`
+      : Prisma.sql`m."channelId" IN (${readableChannelIds(f.viewerId)})`;
+  const range: Prisma.Sql[] = [readable];
+  const rest: Prisma.Sql[] = [Prisma.sql`TRUE`];
+  if (f.channelId) range.push(Prisma.sql`m."channelId" = ${f.channelId}`);
+  if (f.idBelow) range.push(Prisma.sql`m.id < ${f.idBelow}`);
+  // the time bounds as id ranges (ids start with their time), and exactly on "createdAt"
   if (f.sentBefore) {
-    conditions.push(Prisma.sql`m."createdAt" < ${f.sentBefore}`);
-    conditions.push(Prisma.sql`m.id < ${idFloorAt(f.sentBefore.getTime() + CLOCK_SLACK_MS)}`);
+    range.push(Prisma.sql`m.id < ${idFloorAt(f.sentBefore.getTime() + CLOCK_SLACK_MS)}`);
+    rest.push(Prisma.sql`m."createdAt" < ${f.sentBefore}`);
   }
   if (f.sentAfter) {
-    conditions.push(Prisma.sql`m."createdAt" > ${f.sentAfter}`);
-    conditions.push(Prisma.sql`m.id >= ${idFloorAt(f.sentAfter.getTime() - CLOCK_SLACK_MS)}`);
+    range.push(Prisma.sql`m.id >= ${idFloorAt(f.sentAfter.getTime() - CLOCK_SLACK_MS)}`);
+    rest.push(Prisma.sql`m."createdAt" > ${f.sentAfter}`);
   }
-  if (f.idBelow) conditions.push(Prisma.sql`m.id < ${f.idBelow}`);
-  return Prisma.join(conditions, ' AND ');
+  if (f.guildId) rest.push(Prisma.sql`m."channelId" IN (SELECT g.id FROM "Channel" g WHERE g."guildId" = ${f.guildId})`);
+  if (f.authorId) rest.push(Prisma.sql`m."authorId" = ${f.authorId}`);
+  if (f.mentionsId)
+    rest.push(Prisma.sql`EXISTS (SELECT 1 FROM "MessageMention" mm WHERE mm."messageId" = m.id AND mm."userId" = ${f.mentionsId})`);
+  if (f.hasAttachment) rest.push(Prisma.sql`EXISTS (SELECT 1 FROM "Attachment" a WHERE a."messageId" = m.id)`);
+  // a link is a URL with its scheme, as clients turn them into links
+  if (f.hasLink) rest.push(Prisma.sql`m.content ~* 'https?://[^[:space:]]'`);
+  return { range: Prisma.join(range, ' AND '), rest: Prisma.join(rest, ' AND ') };
+}
+
+/** How many of the newest readable messages the walk reads: see newestMatches. */
+export const SCAN_WINDOW = 5000;
+
+/**
+ * The newest `limit` matches as (id, rank), newest first. Which plan is fast depends on how
+ * common the words are, and the planner cannot tell once the viewer's channels are joined in:
+ * - a common word ("the" is in a quarter of all messages) is found fastest by walking the
+ *   messages newest first and testing each: `limit` matches turn up within a few thousand;
+ *   listing all of its matches from the GIN index would read each of them;
+ * - a rare word is found fastest from the GIN index: it lists few rows, wherever they are.
+ * So the statement first walks the newest SCAN_WINDOW readable messages (whatever the other
+ * filters, so that the walk costs the same for any search); only when fewer than `limit` of
+ * them match (the words, or the filters, are rarer than limit / SCAN_WINDOW) does the index
+ * plan run (a
+ * one-time filter: otherwise it is never executed). Either way it is one round trip, and the
+ * answer is the same: the newest matches (or, not `ordered`, any `limit` of them: a count).
+ */
+export function newestMatches(f: SearchFilter, limit: number, ordered = true): Prisma.Sql {
+  const tsquery = Prisma.sql`websearch_to_tsquery(${CONFIG}, ${f.text})`;
+  // with one channel, walking its (channelId, id) index skips other channels' messages
+  const order = f.channelId ? Prisma.sql`m."channelId" DESC, m.id DESC` : Prisma.sql`m.id DESC`;
+  const walk = narrowing(f, 'walk');
+  const index = narrowing(f, 'index');
+  return Prisma.sql`
+    walked AS MATERIALIZED (
+      SELECT m.id, ts_rank(m.search, ${tsquery}, 1) AS rank
+      FROM (SELECT m.id, m.search, m."channelId", m."authorId", m."createdAt", m.content FROM "Message" m
+            WHERE ${walk.range} ORDER BY ${order} LIMIT ${SCAN_WINDOW}) m
+      WHERE m.search @@ ${tsquery} AND ${walk.rest} ORDER BY m.id DESC LIMIT ${limit}
+    ), indexed AS (
+      SELECT m.id, ts_rank(m.search, ${tsquery}, 1) AS rank FROM "Message" m
+      WHERE (SELECT count(*) FROM walked) < ${limit} AND m.search @@ ${tsquery} AND ${index.range} AND ${index.rest}
+      ${ordered ? Prisma.sql`ORDER BY m.id DESC` : Prisma.empty} LIMIT ${limit}
+    ), newest AS (
+      SELECT * FROM walked WHERE (SELECT count(*) FROM walked) >= ${limit}
+      UNION ALL
+      SELECT * FROM indexed
+    )`;
 }
 
 export interface RankedId {
@@ -97,7 +143,7 @@ export interface SearchRow {
  * Relevance order: the newest `candidates` matches, ranked (ts_rank, normalized by length so
  * that a word in a short message ranks above the same word in a long one), newest first among
  * equal ranks, from after the (rank, id) `cursor`. Ranking every match of a common word would
- * read each of its rows; the newest `candidates` are found by walking the index in id order.
+ * read each of its rows; the newest `candidates` are found as newestMatches finds them.
  */
 export async function searchByRelevance(
   db: Db,
@@ -106,37 +152,24 @@ export async function searchByRelevance(
   cursor: RankedId | null,
   take: number,
 ): Promise<SearchRow[]> {
-  const tsquery = Prisma.sql`websearch_to_tsquery(${CONFIG}, ${f.text})`;
-  const beyond = cursor ? Prisma.sql`(c.rank, c.id) < (${cursor.rank}::real, ${cursor.id})` : Prisma.sql`TRUE`;
+  const beyond = cursor ? Prisma.sql`(n.rank, n.id) < (${cursor.rank}::real, ${cursor.id})` : Prisma.sql`TRUE`;
   return hits(
     db,
     f.text,
-    Prisma.sql`
-      WITH candidates AS (
-        SELECT m.id, ts_rank(m.search, ${tsquery}, 1) AS rank FROM "Message" m
-        WHERE ${matching(f)} ORDER BY m.id DESC LIMIT ${candidates}
-      )
-      SELECT c.id, c.rank FROM candidates c WHERE ${beyond} ORDER BY c.rank DESC, c.id DESC LIMIT ${take}`,
+    Prisma.sql`WITH ${newestMatches(f, candidates)}
+      SELECT n.id, n.rank FROM newest n WHERE ${beyond} ORDER BY n.rank DESC, n.id DESC LIMIT ${take}`,
     Prisma.sql`h.rank DESC, h.id DESC`,
   );
 }
 
 /** Newest first, every match, from below the id in the filter. */
 export async function searchByDate(db: Db, f: SearchFilter, take: number): Promise<SearchRow[]> {
-  const tsquery = Prisma.sql`websearch_to_tsquery(${CONFIG}, ${f.text})`;
-  return hits(
-    db,
-    f.text,
-    Prisma.sql`SELECT m.id, ts_rank(m.search, ${tsquery}, 1) AS rank FROM "Message" m
-               WHERE ${matching(f)} ORDER BY m.id DESC LIMIT ${take}`,
-    Prisma.sql`h.id DESC`,
-  );
+  return hits(db, f.text, Prisma.sql`WITH ${newestMatches(f, take)} SELECT n.id, n.rank FROM newest n`, Prisma.sql`h.id DESC`);
 }
 
 /** Matches, counted up to `cap` (the count stops reading there). */
 export async function countMatches(db: Db, f: SearchFilter, cap: number): Promise<number> {
-  const [row] = await db.$queryRaw<{ n: number }[]>`
-    SELECT count(*)::int AS n FROM (SELECT 1 FROM "Message" m WHERE ${matching(f)} LIMIT ${cap}) x`;
+  const [row] = await db.$queryRaw<{ n: number }[]>`WITH ${newestMatches(f, cap, false)} SELECT count(*)::int AS n FROM newest`;
   return row?.n ?? 0;
 }
 

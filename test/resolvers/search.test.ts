@@ -269,6 +269,27 @@ describe('searchMessages: pages', () => {
     await failsOnField(owner, 'after', SEARCH, { query: w, orderBy: 'NEWEST', after: page.pageInfo.endCursor });
   });
 
+  it('RELEVANCE ranks the newest 100 matches; NEWEST and totalCount reach every one', async () => {
+    const { owner, generalId } = await guildWithMembers(server.graphqlUrl, 0);
+    const w = word();
+    const sentIds: string[] = [];
+    for (let i = 0; i < 110; i++) sentIds.push(await send(owner, generalId, `${w} ${i % 2 ? w : ''} number ${i}`));
+    const walk = async (orderBy: string) => {
+      const seen: string[] = [];
+      let after: string | null = null;
+      do {
+        const page: SearchPage = await search(owner, w, { orderBy, first: 40, after });
+        seen.push(...ids(page));
+        after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+      } while (after);
+      return seen;
+    };
+    expect([...(await walk('RELEVANCE'))].sort()).toEqual(sentIds.slice(10).sort());
+    expect(await walk('NEWEST')).toEqual([...sentIds].reverse());
+    const { searchMessages } = await owner.ok<{ searchMessages: { totalCount: number } }>(SEARCH_TOTAL, { query: w });
+    expect(searchMessages.totalCount).toBe(110);
+  });
+
   it('totalCount counts the matches', async () => {
     const { owner, generalId } = await guildWithMembers(server.graphqlUrl, 0);
     const w = word();
