@@ -26,7 +26,7 @@
 //                        names are global in Redis: the app's carry ids unique to the scratch
 //                        database, the relay's a per-run prefix.
 //   BENCH_TIMEOUT_S      watchdog: the whole run stops (table so far printed, children killed)
-//                        after this long (900 [300])
+//                        after this long (1500 [300])
 //   BENCH_WORKERS        client worker processes holding the sockets (2), plus one sender process
 //   BENCH_DRAIN_MS       how long after a window deliveries still count (3000 [2000])
 //   BENCH_LAG_MS         saturation: a step lags when its p99 exceeds this (1000)
@@ -135,7 +135,7 @@ const BUDGET: Record<Scenario, number> = {
   memory: 240,
   subscriptions: 240,
   history: 240,
-  search: 300,
+  search: 600,
 };
 
 async function scenario(name: string, budgetS: number, fn: () => Promise<void>) {

@@ -33,7 +33,7 @@ function only(): Set<Scenario> {
 export const knobs = {
   quick,
   only: only(),
-  timeoutS: num('BENCH_TIMEOUT_S', 900, 300, 30, 7200),
+  timeoutS: num('BENCH_TIMEOUT_S', 1500, 300, 30, 7200),
   adminUrl: process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
   redisUrl: process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379/9',
   workers: num('BENCH_WORKERS', 2, 2, 1, 16),

@@ -92,9 +92,10 @@ export const SCAN_WINDOW = 5000;
  * So the statement first walks the newest SCAN_WINDOW readable messages (whatever the other
  * filters, so that the walk costs the same for any search); only when fewer than `limit` of
  * them match (the words, or the filters, are rarer than limit / SCAN_WINDOW) does the index
- * plan run (a
- * one-time filter: otherwise it is never executed). Either way it is one round trip, and the
- * answer is the same: the newest matches (or, not `ordered`, any `limit` of them: a count).
+ * plan run (behind a one-time filter: otherwise it is never executed). Either way it is one
+ * round trip, and the answer is the same: the newest matches (or, not `ordered`, any `limit`
+ * of them: enough for a capped count). The worst case is a word just too rare for the walk:
+ * SCAN_WINDOW rows walked, then about limit × (rows / SCAN_WINDOW) matches read from the index.
  */
 export function newestMatches(f: SearchFilter, limit: number, ordered = true): Prisma.Sql {
   const tsquery = Prisma.sql`websearch_to_tsquery(${CONFIG}, ${f.text})`;
