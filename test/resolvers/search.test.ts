@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestServer, startTestServer } from '../support/app.js';
-import { type Client, createChannel, createGuild, failsOnField, guildWithMembers, invite, send, signUp, unknownId } from '../support/client.js';
+import { type Client, createChannel, createGuild, failsOnField, guildWithMembers, invite, localId, send, signUp, unknownId } from '../support/client.js';
 import { type UploadServer, startUploadServer } from '../support/uploads.js';
 
 const SEARCH = `query Search($query: String!, $guildId: ID, $channelId: ID, $authorId: ID, $mentionsId: ID,
@@ -275,8 +275,8 @@ describe('searchMessages: pages', () => {
     const sentIds: string[] = [];
     for (let batch = 0; batch < 11; batch++)
       sentIds.push(...(await Promise.all(Array.from({ length: 10 }, (_, i) => send(owner, generalId, `${w} ${i % 2 ? w : ''} number ${batch}.${i}`)))));
-    // ids sort in send order
-    sentIds.sort();
+    // ids (the ULIDs inside the global ids) sort in send order
+    sentIds.sort((a, b) => (localId(a) < localId(b) ? -1 : 1));
     const walk = async (orderBy: string) => {
       const seen: string[] = [];
       let after: string | null = null;
