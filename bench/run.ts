@@ -16,6 +16,7 @@
 //   memory         RSS per idle authenticated connection with one subscription (2,000), vs the relay
 //   subscriptions  1,000 and 10,000 subscriptions on one socket: time until all are live
 //   history        reads on a channel of 1,000,000 messages vs one of 100
+//   search         searchMessages over a channel of 1,000,000 messages: p50/p95 of a query mix
 //
 // Knobs (environment; defaults for the full run, BENCH_QUICK's in brackets):
 //   BENCH_DATABASE_URL   admin URL of the PostgreSQL server; a scratch database is created on it
@@ -25,7 +26,7 @@
 //                        names are global in Redis: the app's carry ids unique to the scratch
 //                        database, the relay's a per-run prefix.
 //   BENCH_TIMEOUT_S      watchdog: the whole run stops (table so far printed, children killed)
-//                        after this long (900 [300])
+//                        after this long (1500 [300])
 //   BENCH_WORKERS        client worker processes holding the sockets (2), plus one sender process
 //   BENCH_DRAIN_MS       how long after a window deliveries still count (3000 [2000])
 //   BENCH_LAG_MS         saturation: a step lags when its p99 exceeds this (1000)
@@ -42,6 +43,7 @@
 //   BENCH_COLD_REPEAT    fresh + warm start pairs, median reported (3 [1])
 //   BENCH_HISTORY_MESSAGES (1000000 [20000]), BENCH_HISTORY_SMALL (100), BENCH_HISTORY_REPEAT (30 [5]),
 //   BENCH_HISTORY_OTHERS newer messages in a third channel, so the big one is not the newest (50000 [2000])
+//   BENCH_SEARCH_MESSAGES (1000000 [50000]), BENCH_SEARCH_REPEAT timed runs of each query (20 [5])
 //   BENCH_VERBOSE=1      also list the SQL statements each counted operation sent
 //   BENCH_KEEP_DATABASE=1  keep the scratch database (its URL is printed) to look into it after
 //
@@ -59,6 +61,7 @@ import { channels } from './scenarios/channels.js';
 import { coldstart } from './scenarios/coldstart.js';
 import { fanout } from './scenarios/fanout.js';
 import { history } from './scenarios/history.js';
+import { search } from './scenarios/search.js';
 import { memory } from './scenarios/memory.js';
 import { roundtrips } from './scenarios/roundtrips.js';
 import { send } from './scenarios/send.js';
@@ -132,6 +135,7 @@ const BUDGET: Record<Scenario, number> = {
   memory: 240,
   subscriptions: 240,
   history: 240,
+  search: 600,
 };
 
 async function scenario(name: string, budgetS: number, fn: () => Promise<void>) {
@@ -169,7 +173,7 @@ async function main() {
 
   if (on('coldstart')) await scenario('coldstart', budget('coldstart'), () => coldstart(bench));
 
-  const pgScenarios: Scenario[] = ['fanout', 'saturation', 'channels', 'send', 'roundtrips', 'memory', 'subscriptions', 'history'];
+  const pgScenarios: Scenario[] = ['fanout', 'saturation', 'channels', 'send', 'roundtrips', 'memory', 'subscriptions', 'history', 'search'];
   if (!pgScenarios.some(on)) return;
 
   current = 'set-up';
@@ -200,6 +204,7 @@ async function main() {
   if (on('memory')) await scenario('memory', budget('memory'), () => memory(bench));
   if (on('subscriptions')) await scenario('subscriptions', budget('subscriptions'), () => subscriptions(bench));
   if (on('history')) await scenario('history', budget('history'), () => history(bench));
+  if (on('search')) await scenario('search', budget('search'), () => search(bench));
 }
 
 main().then(

@@ -44,6 +44,7 @@ const EnvSchema = z.object({
   LOGIN_ADDRESS_LIMIT: int(0).default(50),
   REGISTER_ADDRESS_LIMIT: int(0).default(30),
   SEARCH_RATE_LIMIT: int(0).default(120),
+  MESSAGE_SEARCH_RATE_LIMIT: int(0).default(60),
   // proxies in front whose X-Forwarded-For entries are believed: false/0 none, true 1, or a count
   TRUST_PROXY: z
     .union([bool, int(0, 10)])

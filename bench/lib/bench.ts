@@ -85,6 +85,7 @@ export class Bench {
       REGISTER_ADDRESS_LIMIT: '0',
       LOGIN_ADDRESS_LIMIT: '0',
       SEARCH_RATE_LIMIT: '0',
+      MESSAGE_SEARCH_RATE_LIMIT: '0',
       WS_CONNECTIONS_PER_MINUTE_PER_ADDRESS: '0',
       // scenario "subscriptions" opens 10,000 on one socket, as one user
       WS_MAX_SUBSCRIPTIONS_PER_SOCKET: '20000',

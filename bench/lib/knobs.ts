@@ -11,6 +11,7 @@ export const SCENARIOS = [
   'memory',
   'subscriptions',
   'history',
+  'search',
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -32,7 +33,7 @@ function only(): Set<Scenario> {
 export const knobs = {
   quick,
   only: only(),
-  timeoutS: num('BENCH_TIMEOUT_S', 900, 300, 30, 7200),
+  timeoutS: num('BENCH_TIMEOUT_S', 1500, 300, 30, 7200),
   adminUrl: process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
   redisUrl: process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379/9',
   workers: num('BENCH_WORKERS', 2, 2, 1, 16),
@@ -76,6 +77,9 @@ export const knobs = {
   historyOthers: num('BENCH_HISTORY_OTHERS', 50_000, 2_000, 0, 10_000_000),
   historySmall: num('BENCH_HISTORY_SMALL', 100, 100, 1, 1_000_000),
   historyRepeat: num('BENCH_HISTORY_REPEAT', 30, 5, 1, 1000),
+
+  searchMessages: num('BENCH_SEARCH_MESSAGES', 1_000_000, 50_000, 1000, 20_000_000),
+  searchRepeat: num('BENCH_SEARCH_REPEAT', 20, 5, 1, 1000),
 };
 
 export type Knobs = typeof knobs;

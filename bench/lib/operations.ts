@@ -58,4 +58,11 @@ export const READ_MENTIONS = `query Mentions($channelId: ID!) { channel(id: $cha
 export const READ_VIEWER_UNREAD = `query GuildUnread($guildId: ID!) {
   guild(id: $guildId) { viewerUnread { unreadChannelCount unreadMessageCount mentionCount } }
 }`;
+// Scenario "search": what a search box asks for one page of results.
+export const SEARCH = `query Search($query: String!, $authorId: ID, $orderBy: MessageSearchOrder, $first: Int) {
+  searchMessages(query: $query, authorId: $authorId, orderBy: $orderBy, first: $first) {
+    edges { cursor rank matchedTerms highlights { start end } node { id content createdAt author { id username displayName } channel { id name } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
 export const READ_MESSAGE_COUNT = `query MessageCount($userId: ID!) { user(id: $userId) { messageCount } }`;

@@ -54,6 +54,13 @@ export const median = (values: number[]): number => {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
 
+/** The nearest-rank percentile p (0–100) of values. */
+export const percentile = (values: number[], p: number): number => {
+  if (!values.length) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+};
+
 /** "12 ms", "1.3 s": a duration in milliseconds, readably. */
 export function fmtMs(ms: number): string {
   if (!Number.isFinite(ms)) return 'n/a';

@@ -23,6 +23,7 @@ import '../resolvers/overwrites.js';
 import '../resolvers/directChannels.js';
 import '../resolvers/credentials.js';
 import '../resolvers/twoFactor.js';
+import '../resolvers/search.js';
 import { builder } from './builder.js';
 
 export const schema = builder.toSchema();

@@ -20,6 +20,7 @@ import { RoleService } from './roles.js';
 import type { ActivityRegistry, ConnectionRegistry, TypingRegistry } from '../realtime/registries.js';
 import { ActivityService } from './activity.js';
 import { Passwords } from './passwords.js';
+import { SearchService } from './search.js';
 import { PresenceService } from './presence.js';
 import { ProfileService } from './profiles.js';
 import { RateLimits } from './rateLimits.js';
@@ -54,6 +55,7 @@ export function createServices({ db, statements, pubsub, config, connections, ty
       registrationsPerAddressPerHour: config.REGISTER_ADDRESS_LIMIT,
       searchesPerAddressPerMinute: config.SEARCH_RATE_LIMIT,
       failedTwoFactorCodesPer15m: config.TWO_FACTOR_FAILURE_LIMIT,
+      messageSearchesPerMinute: config.MESSAGE_SEARCH_RATE_LIMIT,
     },
     redis,
   );
@@ -119,6 +121,7 @@ export function createServices({ db, statements, pubsub, config, connections, ty
     realtime: new RealtimeService(access, pubsub, messages, activity),
     activity,
     attachments,
+    search: new SearchService(db, access, limits),
   };
 }
 

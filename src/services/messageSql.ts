@@ -137,7 +137,8 @@ export interface MessagePageQuery {
   take: number;
 }
 
-interface PageRow {
+/** A message row as SNAPSHOT_RELATIONS completes it. */
+export interface SnapshotRow {
   id: string;
   authorId: string;
   content: string;
@@ -150,6 +151,9 @@ interface PageRow {
   mentions: unknown;
   reactions: unknown;
   replyTo: unknown;
+}
+
+interface PageRow extends SnapshotRow {
   beyondCursor: boolean;
 }
 
@@ -157,6 +161,26 @@ const ATTACHMENTS_JSON = (messageId: Prisma.Sql) => Prisma.sql`(
   SELECT coalesce(json_agg(json_build_object('id', a.id, 'fileName', a."fileName", 'storedName', a."storedName",
                                              'contentType', a."contentType", 'size', a.size) ORDER BY a.id), '[]')
   FROM "Attachment" a WHERE a."messageId" = ${messageId})`;
+
+/**
+ * The columns that complete a message row named `p` (its own columns: id, "authorId",
+ * content, "createdAt", "editedAt", "replyToId", nonce) into a snapshot (snapshotFromRow):
+ * its author, attachments, mentions, reactions and reply target, as JSON, in the same
+ * statement.
+ */
+export const SNAPSHOT_RELATIONS = Prisma.sql`
+      (SELECT ${USER_JSON} FROM "User" u WHERE u.id = p."authorId") AS author,
+      ${ATTACHMENTS_JSON(Prisma.sql`p.id`)} AS attachments,
+      (SELECT coalesce(json_agg(${USER_JSON} ORDER BY u.id), '[]')
+         FROM "MessageMention" mm JOIN "User" u ON u.id = mm."userId" WHERE mm."messageId" = p.id) AS mentions,
+      (SELECT coalesce(json_agg(json_build_object('emoji', g.emoji, 'userIds', g."userIds") ORDER BY g.first, g.emoji), '[]')
+         FROM (SELECT r.emoji, min(r."createdAt") AS first, array_agg(r."userId" ORDER BY r."createdAt", r."userId") AS "userIds"
+               FROM "Reaction" r WHERE r."messageId" = p.id GROUP BY r.emoji) g) AS reactions,
+      (SELECT json_build_object('id', r.id, 'channelId', r."channelId", 'authorId', r."authorId", 'content', r.content,
+                                'createdAt', r."createdAt", 'editedAt', r."editedAt", 'replyToId', r."replyToId",
+                                'author', (SELECT ${USER_JSON} FROM "User" u WHERE u.id = r."authorId"),
+                                'attachments', ${ATTACHMENTS_JSON(Prisma.sql`r.id`)})
+         FROM "Message" r WHERE r.id = p."replyToId") AS "replyTo"`;
 
 /**
  * One page of a channel's messages as snapshots, in fetch order, with whether any message
@@ -179,45 +203,36 @@ export async function messagePage(db: Db, q: MessagePageQuery): Promise<{ rows: 
       -- instead of the table's id order, skipping other channels' newer rows
       ORDER BY m."channelId" ${order}, m.id ${order} LIMIT ${q.take}
     )
-    SELECT p.*,
-      (SELECT ${USER_JSON} FROM "User" u WHERE u.id = p."authorId") AS author,
-      ${ATTACHMENTS_JSON(Prisma.sql`p.id`)} AS attachments,
-      (SELECT coalesce(json_agg(${USER_JSON} ORDER BY u.id), '[]')
-         FROM "MessageMention" mm JOIN "User" u ON u.id = mm."userId" WHERE mm."messageId" = p.id) AS mentions,
-      (SELECT coalesce(json_agg(json_build_object('emoji', g.emoji, 'userIds', g."userIds") ORDER BY g.first, g.emoji), '[]')
-         FROM (SELECT r.emoji, min(r."createdAt") AS first, array_agg(r."userId" ORDER BY r."createdAt", r."userId") AS "userIds"
-               FROM "Reaction" r WHERE r."messageId" = p.id GROUP BY r.emoji) g) AS reactions,
-      (SELECT json_build_object('id', r.id, 'channelId', r."channelId", 'authorId', r."authorId", 'content', r.content,
-                                'createdAt', r."createdAt", 'editedAt', r."editedAt", 'replyToId', r."replyToId",
-                                'author', (SELECT ${USER_JSON} FROM "User" u WHERE u.id = r."authorId"),
-                                'attachments', ${ATTACHMENTS_JSON(Prisma.sql`r.id`)})
-         FROM "Message" r WHERE r.id = p."replyToId") AS "replyTo",
+    SELECT p.*, ${SNAPSHOT_RELATIONS},
       ${otherSide} AS "beyondCursor"
     FROM page p ORDER BY p.id ${order}`;
   return {
     otherSide: rows[0]?.beyondCursor ?? false,
-    rows: rows.map((r) => {
-      const mentions = json<RawUser[]>(r.mentions).map(userFromJson);
-      const reply = json<RawReply | null>(r.replyTo);
-      return {
-        id: r.id,
-        channelId: q.channel.id,
-        guildId: q.channel.guildId,
-        authorId: r.authorId,
-        content: r.content,
-        createdAt: r.createdAt.toISOString(),
-        editedAt: r.editedAt?.toISOString() ?? null,
-        replyToId: r.replyToId,
-        nonce: r.nonce,
-        author: userFromJson(json(r.author)),
-        attachments: json<AttachmentSnapshot[]>(r.attachments),
-        mentionIds: mentions.map((u) => u.id),
-        mentions,
-        replyTo: reply ? replyFromJson(reply) : null,
-        reactions: json<{ emoji: string; userIds: string[] }[]>(r.reactions),
-        channel: q.channel,
-      };
-    }),
+    rows: rows.map((r) => snapshotFromRow(r, q.channel)),
+  };
+}
+
+/** A row of SNAPSHOT_RELATIONS as the snapshot events carry. */
+export function snapshotFromRow(r: SnapshotRow, channel: ChannelSnapshot): MessageSnapshot {
+  const mentions = json<RawUser[]>(r.mentions).map(userFromJson);
+  const reply = json<RawReply | null>(r.replyTo);
+  return {
+    id: r.id,
+    channelId: channel.id,
+    guildId: channel.guildId,
+    authorId: r.authorId,
+    content: r.content,
+    createdAt: r.createdAt.toISOString(),
+    editedAt: r.editedAt?.toISOString() ?? null,
+    replyToId: r.replyToId,
+    nonce: r.nonce,
+    author: userFromJson(json(r.author)),
+    attachments: json<AttachmentSnapshot[]>(r.attachments),
+    mentionIds: mentions.map((u) => u.id),
+    mentions,
+    replyTo: reply ? replyFromJson(reply) : null,
+    reactions: json<{ emoji: string; userIds: string[] }[]>(r.reactions),
+    channel,
   };
 }
 
@@ -246,7 +261,7 @@ interface RawReply {
 export const json = <T>(value: unknown): T => (typeof value === 'string' ? JSON.parse(value) : value) as T;
 
 /** JSON of a `timestamp(3)` column has no zone; the column holds UTC. */
-const utcIso = (timestamp: string): string => new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(timestamp) ? timestamp : `${timestamp}Z`).toISOString();
+export const utcIso = (timestamp: string): string => new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(timestamp) ? timestamp : `${timestamp}Z`).toISOString();
 
 const userFromJson = (u: RawUser): UserSnapshot => ({
   id: u.id,

@@ -19,9 +19,11 @@ export interface RateLimitOptions {
   searchesPerAddressPerMinute?: number;
   /** wrong two-factor codes (authenticator or recovery) on one account per 15 min; 0 disables */
   failedTwoFactorCodesPer15m?: number;
+  /** searchMessages queries by one user per minute; 0 disables */
+  messageSearchesPerMinute?: number;
 }
 
-export type LimitName = 'message' | 'failedLogin' | 'loginAddress' | 'register' | 'search' | 'twoFactor';
+export type LimitName = 'message' | 'failedLogin' | 'loginAddress' | 'register' | 'search' | 'twoFactor' | 'messageSearch';
 
 const WINDOWS: Record<LimitName, { seconds: number; what: string }> = {
   message: { seconds: 10, what: 'You are sending messages too fast.' },
@@ -30,6 +32,7 @@ const WINDOWS: Record<LimitName, { seconds: number; what: string }> = {
   register: { seconds: 3600, what: 'Too many registrations or email changes from this address; try again later.' },
   search: { seconds: 60, what: 'You are searching too fast.' },
   twoFactor: { seconds: 15 * 60, what: 'Too many wrong two-factor codes for this account; try again later.' },
+  messageSearch: { seconds: 60, what: 'You are searching messages too fast.' },
 };
 
 /**
@@ -62,6 +65,7 @@ export class RateLimits {
       register: options.registrationsPerAddressPerHour ?? 0,
       search: options.searchesPerAddressPerMinute ?? 0,
       twoFactor: options.failedTwoFactorCodesPer15m ?? 0,
+      messageSearch: options.messageSearchesPerMinute ?? 0,
     };
     for (const name of Object.keys(WINDOWS) as LimitName[]) {
       if (points[name] <= 0) continue;

@@ -29,6 +29,11 @@ export const rules = {
   bio: z.string().trim().max(300, 'Bio must be at most 300 characters.'),
   customStatusText: z.string().trim().max(128, 'Custom status must be at most 128 characters.'),
   search: z.string().max(100, 'Search must be at most 100 characters.'),
+  searchQuery: z
+    .string()
+    .trim()
+    .min(1, 'A search query must not be empty.')
+    .max(200, 'A search query must be at most 200 characters.'),
   nonce: z.string().min(1, 'A nonce must be 1 to 64 characters.').max(64, 'A nonce must be 1 to 64 characters.'),
   pageSize: z.number().int().min(0, 'Page size must not be negative.').max(100, 'Page size must be at most 100.'),
 };
