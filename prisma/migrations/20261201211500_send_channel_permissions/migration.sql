@@ -1,9 +1,11 @@
--- The one-statement send (20261201194000) judges the channel as every other check now does:
--- by the author's permissions in that channel (chat_channel_permissions: roles, the channel's
--- overwrites, DM recipients), keeps only mentions of people who may view the channel, and
--- hands DMs and group chats back to the service (refusal 'direct') unless it has already
--- checked that the other side takes them (blocks, their DM policy live in the service).
-DROP FUNCTION "chat_send"(text, text, text, text, text, text[], text, bigint, bigint);
+-- Sending as one round trip: this function replaces chat_send_message (20261201180000) and
+-- also finds the channel and judges the author's permissions in it as every other check does
+-- (chat_channel_permissions: roles, the channel's overwrites, DM recipients), so a send costs
+-- the service one call to the database instead of two. It keeps only mentions of people who
+-- may view the channel, and hands DMs and group chats back to the service (refusal 'direct')
+-- unless it has already checked that the other side takes them (blocks and the DM policy live
+-- in the service). The caller passes the permission bits it needs (src/services/permissions.ts).
+DROP FUNCTION "chat_send_message"(text, text, text, text, text, text, text[], text);
 
 CREATE FUNCTION "chat_send"(
   p_id text, p_channel text, p_author text, p_content text,
