@@ -23,6 +23,8 @@ const EnvSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
     .optional(),
+  // every Redis key and PubSub channel starts with this: deployments sharing one Redis differ here
+  REDIS_KEY_PREFIX: z.string().min(1).max(64).default('chat:'),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   ACCESS_TOKEN_TTL_SECONDS: int(1).default(900),
   REFRESH_TOKEN_TTL_SECONDS: int(60).default(30 * 24 * 3600),

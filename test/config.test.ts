@@ -33,6 +33,7 @@ describe('defaults', () => {
     });
     expect(config.DATABASE_URL).toBeUndefined();
     expect(config.REDIS_URL).toBeUndefined();
+    expect(config.REDIS_KEY_PREFIX).toBe('chat:');
   });
 
   it('without JWT_SECRET outside production, generates a strong random one and says so', () => {

@@ -10,8 +10,10 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { type PubSub, topicChannel } from './topics.js';
 
-export function redisOptions(role: string): RedisOptions {
+export function redisOptions(role: string, keyPrefix = ''): RedisOptions {
   return {
+    // ioredis prefixes the keys of every command (a script's KEYS too), not PubSub channels
+    keyPrefix,
     enableOfflineQueue: false,
     // commands issued in one tick (a send's publishes, the rate-limit checks of concurrent
     // requests) leave in one socket write; a subscriber connection only (un)subscribes
@@ -28,8 +30,8 @@ export function redisOptions(role: string): RedisOptions {
 
 /** An ioredis connection that reconnects with backoff and logs its trouble; resolves once it
  *  is ready (with the offline queue off, nothing may be sent before). */
-export async function connectRedis(url: string, log: Logger, role: string): Promise<Redis> {
-  const client = new Redis(url, redisOptions(role));
+export async function connectRedis(url: string, log: Logger, role: string, keyPrefix = ''): Promise<Redis> {
+  const client = new Redis(url, redisOptions(role, keyPrefix));
   client.on('error', (err: Error) => log.warn({ err: err.message, role }, 'redis connection error'));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -53,8 +55,10 @@ interface ChannelSubscription {
 }
 
 /** `publisher`: a connection of the caller's to publish on (any connection not in subscriber
- *  mode can), so that a publish and the commands around it leave in one write. */
-export async function createRedisPubSub(url: string, log: Logger, publisher?: Redis): Promise<PubSub> {
+ *  mode can), so that a publish and the commands around it leave in one write.
+ *  `channelPrefix` starts every channel name: deployments sharing one Redis never hear each other. */
+export async function createRedisPubSub(url: string, log: Logger, channelPrefix: string, publisher?: Redis): Promise<PubSub> {
+  const channelOf = (topic: Parameters<PubSub['publish']>[0], key: string) => channelPrefix + topicChannel(topic, key);
   const [ownPublisher, subscriber] = await Promise.all([
     publisher ?? connectRedis(url, log, 'publisher'),
     connectRedis(url, log, 'subscriber'),
@@ -95,10 +99,10 @@ export async function createRedisPubSub(url: string, log: Logger, publisher?: Re
 
   return {
     async publish(topic, key, payload) {
-      await inner.publish(topicChannel(topic, key), payload);
+      await inner.publish(channelOf(topic, key), payload);
     },
     async listen(topic, key, handler) {
-      const channel = topicChannel(topic, key);
+      const channel = channelOf(topic, key);
       let sub = channels.get(channel);
       if (!sub) {
         const handlers = new Set<Handler>();
@@ -129,7 +133,7 @@ export async function createRedisPubSub(url: string, log: Logger, publisher?: Re
       return () => resumeHandlers.delete(handler);
     },
     async listenerCount(topic, key) {
-      return channels.get(topicChannel(topic, key))?.handlers.size ?? 0;
+      return channels.get(channelOf(topic, key))?.handlers.size ?? 0;
     },
     async close() {
       closed = true;

@@ -156,7 +156,7 @@ export interface Topics {
 export type TopicName = keyof Topics;
 export type TopicPayload<T extends TopicName> = Topics[T][1];
 
-export const topicChannel = (topic: TopicName, key: string): string => `chat:${topic}:${key}`;
+export const topicChannel = (topic: TopicName, key: string): string => `${topic}:${key}`;
 
 export type Unlisten = () => Promise<void>;
 

@@ -34,10 +34,10 @@ export async function createRealtimeBackend(config: Config, log: Logger): Promis
       close: async () => {},
     };
   }
-  const state = await connectRedis(config.REDIS_URL, log, 'state');
+  const state = await connectRedis(config.REDIS_URL, log, 'state', config.REDIS_KEY_PREFIX);
   // a send's publish and its typing and rate-limit commands share one connection: with
   // auto-pipelining, what one tick issues leaves in one write
-  const pubsub = await createRedisPubSub(config.REDIS_URL, log, state);
+  const pubsub = await createRedisPubSub(config.REDIS_URL, log, config.REDIS_KEY_PREFIX, state);
   return {
     kind: 'redis',
     pubsub,

@@ -4,10 +4,9 @@
 import type { Redis } from 'ioredis';
 import type { ActivityRegistry, ConnectionRegistry, TypingRegistry } from './registries.js';
 
-const PREFIX = 'chat:';
-const typingKey = (channelId: string) => `${PREFIX}typing:${channelId}`;
-const connsKey = (userId: string) => `${PREFIX}presence:conns:${userId}`;
-const ONLINE_KEY = `${PREFIX}presence:online`;
+const typingKey = (channelId: string) => `typing:${channelId}`;
+const connsKey = (userId: string) => `presence:conns:${userId}`;
+const ONLINE_KEY = 'presence:online';
 const SWEEP_BATCH = 200;
 
 // KEYS: conns, online. ARGV: connectionId, expiresAt, now, userId
@@ -130,10 +129,10 @@ export class RedisConnectionRegistry implements ConnectionRegistry {
   }
 }
 
-const holdsKey = (channelId: string, userId: string) => `${PREFIX}active:holds:${channelId}:${userId}`;
-const activeKey = (channelId: string) => `${PREFIX}active:channel:${channelId}`;
+const holdsKey = (channelId: string, userId: string) => `active:holds:${channelId}:${userId}`;
+const activeKey = (channelId: string) => `active:channel:${channelId}`;
 /** every (channel, user) entry scored by its latest expiry: what the sweep looks through */
-const ACTIVE_ENTRIES_KEY = `${PREFIX}active:entries`;
+const ACTIVE_ENTRIES_KEY = 'active:entries';
 const entryOf = (channelId: string, userId: string) => `${channelId} ${userId}`;
 
 // KEYS: holds, channel, entries. ARGV: holdId, expiresAt, now, userId, entry

@@ -63,9 +63,9 @@ export function memoryRotationStore(): RotationStore {
 export function redisRotationStore(redis: Redis): RotationStore {
   return {
     async put(key, value, ttlMs) {
-      await redis.set(`chat:rotation:${key}`, value, 'PX', ttlMs);
+      await redis.set(`rotation:${key}`, value, 'PX', ttlMs);
     },
-    get: (key) => redis.get(`chat:rotation:${key}`),
+    get: (key) => redis.get(`rotation:${key}`),
   };
 }
 

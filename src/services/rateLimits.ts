@@ -69,7 +69,7 @@ export class RateLimits {
     };
     for (const name of Object.keys(WINDOWS) as LimitName[]) {
       if (points[name] <= 0) continue;
-      const base = { keyPrefix: `chat:rl:${name}`, points: points[name], duration: WINDOWS[name].seconds };
+      const base = { keyPrefix: `rl:${name}`, points: points[name], duration: WINDOWS[name].seconds };
       this.limiters.set(
         name,
         redis

@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { type App, buildApp } from '../../src/server.js';
 import { usingPostgres } from '../support/app.js';
+import { testRedisKeyPrefix } from '../support/redis.js';
 import { createScratchDatabase } from '../support/database.js';
 import { type Client, createGuild, send, signIn, signUp } from '../support/client.js';
 
@@ -35,7 +36,7 @@ beforeAll(async () => {
     PGLITE_DATA_DIR: ':memory:',
     ARGON2_MEMORY_KIB: '1024',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
-    ...(process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL } : {}),
+    ...(process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL, REDIS_KEY_PREFIX: testRedisKeyPrefix } : {}),
   });
   app = await buildApp({ config, log: createLogger(config.LOG_LEVEL, sink) });
   await app.start(0, '127.0.0.1');

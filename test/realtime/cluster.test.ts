@@ -49,6 +49,30 @@ describe('two instances, one PostgreSQL, one Redis', () => {
     await ws.dispose();
   });
 
+  it('keeps deployments that share one Redis apart by REDIS_KEY_PREFIX', async () => {
+    const other = await startTestServer({ databaseUrl: a.databaseUrl, env: { REDIS_KEY_PREFIX: 'elsewhere:' } });
+    try {
+      const ws = wsClient(a.wsUrl, owner.token);
+      const sub = subscribe<{ messageAdded: any }>(ws, `subscription($c: ID!) { messageAdded(channelId: $c) { id } }`, {
+        c: channelId,
+      });
+      await waitForListener(a, 'messageAdded', localId(channelId));
+      const viaOther = Object.assign(Object.create(Object.getPrototypeOf(member)), member, { graphqlUrl: other.graphqlUrl });
+      await send(viaOther, channelId, 'heard only by its own deployment');
+      const viaB = await send(member, channelId, 'heard here');
+      expect((await sub.next()).messageAdded.id).toBe(viaB);
+      await viaOther.ok(`mutation($c: ID!) { startTyping(channelId: $c) }`, { c: channelId });
+      const seenOnA = await owner.ok<{ channel: any }>(`query($c: ID!) { channel(id: $c) { typingUsers { username } } }`, {
+        c: channelId,
+      });
+      expect(seenOnA.channel.typingUsers).toEqual([]);
+      sub.close();
+      await ws.dispose();
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('shows typing everywhere, and cuts an open subscription on the other instance when its member leaves', async () => {
     const leaver = await signUp(a.graphqlUrl);
     await invite(owner, guildId, leaver);

@@ -4,6 +4,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { type App, buildApp } from '../../src/server.js';
 import { type ScratchDatabase, createScratchDatabase } from './database.js';
+import { testRedisKeyPrefix } from './redis.js';
 
 export interface TestServer {
   app: App;
@@ -52,6 +53,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
     WS_CONNECTIONS_PER_MINUTE_PER_ADDRESS: '0',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...(process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL } : {}),
+    REDIS_KEY_PREFIX: testRedisKeyPrefix,
     ...options.env,
   });
   const app = await buildApp({ config, log: createLogger(config.LOG_LEVEL) });

@@ -1,6 +1,7 @@
 // A real server process, for what only a process can show: being killed, or SIGTERM.
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import { testRedisKeyPrefix } from './redis.js';
 
 export interface InstanceProcess {
   proc: ChildProcess;
@@ -27,6 +28,7 @@ export function startInstanceProcess(env: Record<string, string>): Promise<Insta
       // every test client comes from 127.0.0.1, and with Redis the counts outlive a run
       REGISTER_ADDRESS_LIMIT: '0',
       LOGIN_ADDRESS_LIMIT: '0',
+      REDIS_KEY_PREFIX: testRedisKeyPrefix,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

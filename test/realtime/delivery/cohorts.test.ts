@@ -1,7 +1,7 @@
 // The shared delivery path as subscribers see it: events answered from what they carry (no
 // database query per delivery, however many subscribers), one execution per cohort, answers
 // that depend on the viewer still per viewer, and exactly-once in order while a cohort churns.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TopicName, TopicPayload, Topics } from '../../../src/pubsub/topics.js';
 import { type TestServer, startTestServer, waitForListener } from '../../support/app.js';
 import { type Client, guildWithMembers, localId, send } from '../../support/client.js';
@@ -27,10 +27,31 @@ let members: Client[];
 let guildId: string;
 let channelId: string;
 const clients: ReturnType<typeof wsClient>[] = [];
+let open: Subscription<unknown>[] = [];
 
 beforeAll(async () => {
   server = await startTestServer();
   ({ owner, members, guildId, generalId: channelId } = await guildWithMembers(server.graphqlUrl, 6));
+  // Coming online is announced from the database. One socket per member stays open all along,
+  // and every member is announced before anything is counted: later sockets come and go
+  // without changing anyone's presence.
+  const announced = new Set<string>();
+  let unlisten: (() => Promise<void>) | undefined;
+  const allOnline = new Promise<void>((resolve) => {
+    void server.app.pubsub
+      .listen('presence', localId(guildId), ({ status, user }) => {
+        if (status === 'ONLINE') announced.add(user.id);
+        if (announced.size === members.length) resolve();
+      })
+      .then((stop) => (unlisten = stop));
+  });
+  for (const member of members) clients.push(wsClient(server.wsUrl, member.token, { lazy: false }));
+  await allOnline;
+  await unlisten?.();
+});
+afterEach(async () => {
+  // a failed test leaves its subscriptions open: the next test starts from none all the same
+  if (open.length) await closeAll(open);
 });
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.dispose()));
@@ -45,6 +66,7 @@ async function subscribeAll<T>(who: Client[], query: string, variables: Record<s
     clients.push(ws);
     return subscribe<T>(ws, query, variables);
   });
+  open.push(...subs);
   await waitForListener(server, topic, key, before + who.length);
   return subs;
 }
@@ -73,6 +95,7 @@ async function queriesDuring(deliver: () => Promise<unknown>): Promise<number> {
 /** Closes the subscriptions and waits until the server has let go of all of them. */
 async function closeAll(subs: Subscription<unknown>[]) {
   subs.forEach((s) => s.close());
+  open = open.filter((s) => !subs.includes(s));
   const deadline = Date.now() + 10_000;
   while (server.app.websocket.stats().subscriptions > 0) {
     if (Date.now() > deadline) throw new Error('subscriptions were not released');
