@@ -67,7 +67,10 @@ export async function runPrestart(): Promise<string | undefined> {
 
 export async function startApi(name: string, env: Record<string, string>, timeoutMs = 60_000): Promise<ApiInstance> {
   const port = await freePort();
-  const { command, args } = startCommand();
+  const { command, args: startArgs } = startCommand();
+  // BENCH_CPU_PROF_DIR: each instance writes a V8 CPU profile there when it stops
+  const profileDir = process.env.BENCH_CPU_PROF_DIR;
+  const args = profileDir && command === process.execPath ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, ...startArgs] : startArgs;
   const child = spawnChild(name, command, args, {
     env: { ...process.env, PATH: binPath(), HOST: '127.0.0.1', ...env, PORT: String(port) },
   });

@@ -130,7 +130,9 @@ export class Bench {
 
   async startRelay(name: string, nodeFlags: string[] = []): Promise<Relay> {
     const port = await freePort();
-    const child = spawnChild(name, process.execPath, [...nodeFlags, '--import', 'tsx', path.join(ROOT, 'bench/yardsticks/relay.ts')], {
+    const profileDir = process.env.BENCH_CPU_PROF_DIR;
+    const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    const child = spawnChild(name, process.execPath, [...profile, ...nodeFlags, '--import', 'tsx', path.join(ROOT, 'bench/yardsticks/relay.ts')], {
       env: { ...process.env, PORT: String(port), REDIS_URL: this.knobs.redisUrl, RELAY_PREFIX: this.relayPrefix },
     });
     const url = `http://127.0.0.1:${port}`;
