@@ -29,6 +29,7 @@
 //                        after this long (1500 [300])
 //   BENCH_WORKERS        client worker processes holding the sockets (2), plus one sender process
 //   BENCH_CPU_PROF_DIR   each API instance and relay writes a V8 CPU profile (.cpuprofile) there when it stops
+//   BENCH_HEAP_SNAPSHOT_DIR  scenario "memory" writes heap snapshots of each server before and after its connections
 //   BENCH_DRAIN_MS       how long after a window deliveries still count (3000 [2000])
 //   BENCH_LAG_MS         saturation: a step lags when its p99 exceeds this (1000)
 //   BENCH_LIVE_TIMEOUT_MS  how long to wait for every subscription to be live (60000 [30000])

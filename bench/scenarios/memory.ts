@@ -7,7 +7,7 @@
 // is reported beside RSS.
 import { startApi } from '../lib/api.js';
 import type { Bench } from '../lib/bench.js';
-import { collectGarbage } from '../lib/inspector.js';
+import { collectGarbage, takeHeapSnapshot } from '../lib/inspector.js';
 import { listeningPorts, rssBytes } from '../lib/procs.js';
 import { fmtInt, fmtMs, fmtRatio, sleep } from '../lib/util.js';
 import { type Target, connectAudience, targetName, waitLive } from './delivery.js';
@@ -63,11 +63,15 @@ async function measure(bench: Bench, target: Target, pid: number, inspectPort: n
     }
     await sleep(1000);
     const before = await sample(pid, inspectPort, k.quick ? 4 : 12);
+    // BENCH_HEAP_SNAPSHOT_DIR: heap snapshots before and after, to see where a connection's bytes go
+    const snapshots = process.env.BENCH_HEAP_SNAPSHOT_DIR;
+    if (snapshots) await takeHeapSnapshot(inspectPort, `${snapshots}/${name}-before.heapsnapshot`);
     console.error(`bench: memory, ${name}: ${measured.length} idle connections`);
     const audience = await connectAudience(bench, target, measured, [channel!]);
     const live = await waitLive(bench, { ...audience, total: audience.total + warm.length }, senders, k.liveTimeoutMs);
     await sleep(2000);
     const after = await sample(pid, inspectPort, k.quick ? 4 : 12);
+    if (snapshots) await takeHeapSnapshot(inspectPort, `${snapshots}/${name}-after.heapsnapshot`);
     const stats = await Promise.all(bench.workers.map((w) => w.stats([])));
     const open = stats.reduce((s, x) => s + x.open, 0);
     bench.report.note(

@@ -57,7 +57,7 @@ export async function sessionBoundStreams(pubsub: PubSub): Promise<SessionBoundS
           onSubscribeResult({ args, result, setResult }) {
             const { actor } = args.contextValue as GraphQLContext;
             if (!actor.sessionId || !actor.expiresAt || !isAsyncIterable(result)) return;
-            setResult(bound(result, actor.sessionId, actor.expiresAt.getTime()) as never);
+            setResult(bound(result, actor.sessionId, actor.expiresAt) as never);
           },
         };
       },

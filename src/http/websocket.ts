@@ -342,7 +342,7 @@ export async function attachWebSocket(options: WebSocketOptions): Promise<WebSoc
         if (conn.presence === registering) conn.presence = connectionId;
       });
     }
-    conn.expiresAt = actor.expiresAt?.getTime() ?? 0;
+    conn.expiresAt = actor.expiresAt ?? 0;
     sendJson(conn, { type: MessageType.ConnectionAck });
   };
 

@@ -20,15 +20,17 @@ export interface Membership {
 export class Actor {
   /** made on first use: most operations of a connection never ask */
   private loader: DataLoader<string, Membership | null> | null = null;
-  /** channel → the actor's permissions there, as read with the channel (Access.requireChannel) */
-  private readonly channelPermissions = new Map<string, bigint>();
+  /** channel → the actor's permissions there, as read with the channel (Access.requireChannel);
+   *  made on first use: a subscription's actor lives as long as it does, most with none */
+  private channelPermissions: Map<string, bigint> | null = null;
 
   constructor(
     private readonly db: Db,
     readonly userId: string | null,
     readonly sessionId: string | null = null,
-    /** when the access token behind this actor expires (WebSocket connections close then) */
-    readonly expiresAt: Date | null = null,
+    /** when the access token behind this actor expires, in ms since the epoch (WebSocket
+     *  connections close then); a number, not a Date: every live connection holds one */
+    readonly expiresAt: number | null = null,
     /** why the presented token was refused; anonymous actors without one have none */
     readonly authError: DomainError | null = null,
   ) {}
@@ -67,17 +69,18 @@ export class Actor {
   /** Forget cached memberships: membership changed, or a long-lived subscription re-checks. */
   forgetMemberships(guildId?: string): void {
     if (guildId) this.loader?.clear(guildId);
-    else this.loader?.clearAll();
-    this.channelPermissions.clear();
+    // all: nothing cached is kept (a live subscription's actor holds no loader while it waits)
+    else this.loader = null;
+    this.channelPermissions = null;
   }
 
   /** The actor's permissions in a channel read earlier in this operation, if it was. */
   knownChannelPermissions(channelId: string): bigint | undefined {
-    return this.channelPermissions.get(channelId);
+    return this.channelPermissions?.get(channelId);
   }
 
   primeChannelPermissions(channelId: string, permissions: bigint): void {
-    if (this.userId) this.channelPermissions.set(channelId, permissions);
+    if (this.userId) (this.channelPermissions ??= new Map()).set(channelId, permissions);
   }
 
   private async loadMemberships(guildIds: readonly string[]): Promise<(Membership | null)[]> {

@@ -316,7 +316,7 @@ export class AuthService {
       if (!accessToken) return new Actor(this.db, null);
       const claims = await this.signer.verify(accessToken);
       if (!(await this.sessionLive(claims.sessionId, claims.userId))) throw unauthenticated('This session was signed out.');
-      return new Actor(this.db, claims.userId, claims.sessionId, claims.expiresAt);
+      return new Actor(this.db, claims.userId, claims.sessionId, claims.expiresAt.getTime());
     } catch (err) {
       if (err instanceof DomainError) return new Actor(this.db, null, null, null, err);
       throw err;

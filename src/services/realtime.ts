@@ -69,10 +69,11 @@ export class RealtimeService {
       // Listen first and hold live events back, then replay from the database: no gap, and
       // the replayed ids keep a message that arrives both ways from being delivered twice.
       if (sinceId) feed.hold();
-      stream.onEnd(await this.pubsub.listen('messageAdded', channelId, (m) => feed.live(m)));
+      const unlisten = await this.pubsub.listen('messageAdded', channelId, (m) => feed.live(m));
       this.feeds.add(feed);
       stream.onEnd(() => {
         this.feeds.delete(feed);
+        return unlisten();
       });
       if (sinceId) await this.catchUp(channelId, [feed]);
     });
@@ -278,10 +279,12 @@ export class RealtimeService {
     await this.access.requireMember(actor, guildId, what);
     const stream = new EventStream<T>();
     try {
-      await this.guildWatch.watch(guildId, `user:${userId}`, stream);
+      await this.guildWatch.watch(guildId, [`user:${userId}`], stream);
       actor.forgetMemberships(guildId);
       await this.access.requireMember(actor, guildId, what);
       await feed(stream);
+      // what the checks cached would only go stale while the stream lives: re-checks read anew
+      actor.forgetMemberships();
       return stream;
     } catch (err) {
       stream.end();
@@ -310,19 +313,14 @@ export class RealtimeService {
     }
     const stream = new EventStream<T>();
     try {
-      await Promise.all(
-        guildId === null
-          ? // a DM or group chat: cut when the user is removed from it or leaves
-            [this.directWatch.watch(channelId, `user:${userId}`, stream)]
-          : [
-              this.guildWatch.watch(guildId, `user:${userId}`, stream),
-              this.guildWatch.watch(guildId, `channel:${channelId}`, stream),
-              this.guildWatch.watch(guildId, viewKey(channelId, userId), stream),
-            ],
-      );
+      await (guildId === null
+        ? // a DM or group chat: cut when the user is removed from it or leaves
+          this.directWatch.watch(channelId, [`user:${userId}`], stream)
+        : this.guildWatch.watch(guildId, [`user:${userId}`, `channel:${channelId}`, viewKey(channelId, userId)], stream));
       if (guildId !== null) actor.forgetMemberships(guildId);
       await this.access.requireChannel(actor, channelId);
       await feed(stream);
+      actor.forgetMemberships();
       return stream;
     } catch (err) {
       stream.end();
@@ -404,8 +402,9 @@ class SharedWatch<T extends TopicName> {
     private readonly inspect?: (event: TopicPayload<T>, streams: ReadonlyMap<string, Set<Endable>>) => void,
   ) {}
 
-  /** Watches `stream` under key/subKey; resolves once the watch is live. */
-  async watch(key: Topics[T][0], subKey: string, stream: Endable): Promise<void> {
+  /** Watches `stream` under key and each sub-key; resolves once the watch is live. One
+   *  cleanup for all its sub-keys: every live subscription holds it. */
+  async watch(key: Topics[T][0], subKeys: readonly string[], stream: Endable): Promise<void> {
     let entry = this.keys.get(key);
     if (!entry) {
       const streams = new Map<string, Set<Endable>>();
@@ -430,11 +429,15 @@ class SharedWatch<T extends TopicName> {
         if (this.keys.get(key) === created) this.keys.delete(key);
       });
     }
-    let set = entry.streams.get(subKey);
-    if (!set) entry.streams.set(subKey, (set = new Set()));
-    set.add(stream);
+    for (const subKey of subKeys) {
+      let set = entry.streams.get(subKey);
+      if (!set) entry.streams.set(subKey, (set = new Set()));
+      set.add(stream);
+    }
     const watched = entry;
-    stream.onEnd(() => this.unwatch(key, watched, subKey, stream));
+    stream.onEnd(() => {
+      for (const subKey of subKeys) this.unwatch(key, watched, subKey, stream);
+    });
     await watched.ready;
   }
 

@@ -8,13 +8,15 @@ export class EventStream<T> implements AsyncIterableIterator<T> {
   /** finishing: no new events, but the queued ones are still delivered before completion */
   private finishing = false;
   private readonly cleanups: (() => Promise<void> | void)[] = [];
-  /** set by drain(): events go straight to the consumer, with no promise per event */
-  private sink: { value: (value: T) => void; end: () => void } | null = null;
+  /** set by drain(): events go straight to the consumer, with no promise per event (two
+   *  fields, not an object holding both: every live subscription has them) */
+  private sinkValue: ((value: T) => void) | null = null;
+  private sinkEnd: (() => void) | null = null;
 
   push(value: T): void {
     if (this.done || this.finishing) return;
-    if (this.sink) {
-      this.sink.value(value);
+    if (this.sinkValue) {
+      this.sinkValue(value);
     } else if (this.waiting) {
       const resolve = this.waiting;
       this.waiting = null;
@@ -43,9 +45,10 @@ export class EventStream<T> implements AsyncIterableIterator<T> {
    * event per subscriber is the cost that adds up.
    */
   drain(onValue: (value: T) => void, onEnd: () => void): void {
-    if (this.sink || this.waiting) throw new Error('EventStream has a consumer already');
+    if (this.sinkValue || this.waiting) throw new Error('EventStream has a consumer already');
     if (this.done) return onEnd();
-    this.sink = { value: onValue, end: onEnd };
+    this.sinkValue = onValue;
+    this.sinkEnd = onEnd;
     for (const value of this.buffer.splice(0)) onValue(value);
     if (this.finishing) {
       this.finishing = false;
@@ -61,9 +64,10 @@ export class EventStream<T> implements AsyncIterableIterator<T> {
     this.buffer.length = 0;
     this.waiting?.({ value: undefined, done: true });
     this.waiting = null;
-    const sink = this.sink;
-    this.sink = null;
-    sink?.end();
+    const sinkEnd = this.sinkEnd;
+    this.sinkValue = null;
+    this.sinkEnd = null;
+    sinkEnd?.();
     for (const fn of this.cleanups.splice(0)) void Promise.resolve(fn()).catch(() => {});
   }
 
