@@ -132,6 +132,9 @@ export interface WindowResult {
   delivered: number;
   latency: Histogram;
   sendLatency: Histogram;
+  /** a one-row INSERT's commit on the same PostgreSQL, every 50 ms through the window: the
+   *  durable write every API send waits for and the relay never does (empty when unmeasured) */
+  commitLatency: Histogram;
   /** deliveries per second over the window and its drain */
   throughput: number;
   /** server CPU seconds per second of window, summed over the target's processes */
@@ -158,6 +161,7 @@ export async function measureWindow(
   const clientPids = bench.workers.map((w) => w.child.pid);
   const clientCpu0 = clientPids.map((p) => safeCpu(p));
   const start = wallNow();
+  const commits = probeCommits(bench);
   const sending = bench.sender!.send({
     target: audience.target.kind,
     mode: 'rate',
@@ -182,6 +186,7 @@ export async function measureWindow(
   const clientCpu1 = clientPids.map((p) => safeCpu(p));
   const stats = await Promise.all(bench.workers.map((w) => w.stats([opts.phase])));
   const sent = await sending;
+  const commitLatency = await commits.stop();
   const latency = new Histogram();
   let delivered = 0;
   let lastBucket = 0;
@@ -210,12 +215,37 @@ export async function measureWindow(
     delivered,
     latency,
     sendLatency: Histogram.from(sent.latency),
+    commitLatency,
     throughput: delivered / spanS,
     cpu: cpuUsed / ((end - start) / 1000),
     clientCpu: clientCpu1.reduce((s, c, i) => s + (c - clientCpu0[i]!), 0) / ((end - start) / 1000),
     socketErrors: stats.reduce((s, x) => s + x.errors, 0),
     socketFirstError: stats.find((x) => x.firstError)?.firstError ?? '',
     unexpectedCloses: stats.reduce((s, x) => s + x.unexpectedCloses, 0),
+  };
+}
+
+/** Commits a one-row INSERT on the scratch database every 50 ms until stopped. */
+function probeCommits(bench: Bench): { stop(): Promise<Histogram> } {
+  const hist = new Histogram();
+  const db = bench.db;
+  if (!db) return { stop: async () => hist };
+  let running = true;
+  const loop = (async () => {
+    await db.query('CREATE TABLE IF NOT EXISTS bench_commit_probe (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())');
+    while (running) {
+      const t0 = performance.now();
+      await db.query('INSERT INTO bench_commit_probe DEFAULT VALUES');
+      hist.record(performance.now() - t0);
+      await sleep(50);
+    }
+  })().catch(() => {});
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return hist;
+    },
   };
 }
 

@@ -62,7 +62,7 @@ export async function fanout(bench: Bench, opts: { fixed: boolean; saturation: b
       bench.report.note(
         `fan-out, ${name}: ${o.subscribers} connections opened in ${fmtMs(o.connectMs)}, ${o.live} live after ${fmtMs(o.liveMs)}` +
           (o.fixed
-            ? `; CPU ${o.fixed.cpu.toFixed(2)} s/s over its 2 processes (clients ${o.fixed.clientCpu.toFixed(2)}); send p50 ${fmtMs(o.fixed.sendLatency.percentile(50))}, p99 ${fmtMs(o.fixed.sendLatency.percentile(99))}, ${o.fixed.failed} failed sends${o.fixed.firstError ? ` (${o.fixed.firstError.slice(0, 120)})` : ''}, ${o.fixed.skipped} skipped, socket errors ${o.fixed.socketErrors}${o.fixed.socketFirstError ? ` (${o.fixed.socketFirstError.slice(0, 120)})` : ''}, unexpected closes ${o.fixed.unexpectedCloses}`
+            ? `; CPU ${o.fixed.cpu.toFixed(2)} s/s over its 2 processes (clients ${o.fixed.clientCpu.toFixed(2)}); send p50 ${fmtMs(o.fixed.sendLatency.percentile(50))}, p99 ${fmtMs(o.fixed.sendLatency.percentile(99))}; a one-row INSERT's commit meanwhile p50 ${fmtMs(o.fixed.commitLatency.percentile(50))}, p99 ${fmtMs(o.fixed.commitLatency.percentile(99))}, max ${fmtMs(o.fixed.commitLatency.max)}; ${o.fixed.failed} failed sends${o.fixed.firstError ? ` (${o.fixed.firstError.slice(0, 120)})` : ''}, ${o.fixed.skipped} skipped, socket errors ${o.fixed.socketErrors}${o.fixed.socketFirstError ? ` (${o.fixed.socketFirstError.slice(0, 120)})` : ''}, unexpected closes ${o.fixed.unexpectedCloses}`
             : ''),
       );
     if (o.saturation) bench.report.note(`saturation, ${name}: ${o.saturation.steps.join('; ')}`);
