@@ -72,7 +72,9 @@ export class MediaConfigError extends Error {
 }
 
 export function loadMediaConfig(env: NodeJS.ProcessEnv = process.env): MediaConfig {
-  const parsed = EnvSchema.safeParse(env);
+  // an empty variable (REDIS_URL= in a compose file) means unset, as it does for the shell's ${X:-default}
+  const set = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(set);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
     throw new MediaConfigError(`invalid media node configuration:\n${lines.join('\n')}`);

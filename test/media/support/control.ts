@@ -126,13 +126,13 @@ export class VoiceRoom {
     });
   }
 
-  async join(participantId: string, options: { level?: number; send?: boolean; payloadBytes?: number } = {}): Promise<VoicePeer> {
+  async join(participantId: string, options: { level?: number; send?: boolean; payloadBytes?: number; connectTimeoutMs?: number } = {}): Promise<VoicePeer> {
     const peer = new VoicePeer(participantId, { payloadBytes: options.payloadBytes });
     peer.level = options.level ?? 127;
     this.peers.set(participantId, peer);
     const { offer } = await this.control.call<{ offer: string }>('join', { roomId: this.roomId, participantId, userId: `user-${participantId}` });
     await this.control.call('answer', { participantId, sdp: await peer.answer(offer) });
-    await eventually(`${participantId} is connected`, () => peer.connectionState === 'connected');
+    await eventually(`${participantId} is connected`, () => peer.connectionState === 'connected', options.connectTimeoutMs ?? 10_000);
     if (options.send !== false) peer.start();
     return peer;
   }

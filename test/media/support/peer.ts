@@ -55,6 +55,9 @@ export class VoicePeer {
   level = 127;
   sentPackets = 0;
   lastOffer = '';
+  /** the benchmark's hooks: every packet received (by sender tag and send time), every packet sent */
+  onReceive?: (fromTag: string, sentAtMs: number) => void;
+  onSent?: (sentAtMs: number) => void;
 
   constructor(
     readonly tag: string,
@@ -83,6 +86,7 @@ export class VoicePeer {
         entry.bytes += rtp.payload.length;
         entry.lastAt = Date.now();
         if (this.latencies && decoded) this.latencies.push(nowMs() - decoded.sentAtMs);
+        if (decoded) this.onReceive?.(decoded.tag, decoded.sentAtMs);
       });
     });
   }
@@ -134,8 +138,10 @@ export class VoicePeer {
     this.ts = (this.ts + 960) >>> 0;
     const extensions = this.audioLevelId ? [{ id: this.audioLevelId, payload: Buffer.from(serializeAudioLevelIndication(this.level)) }] : [];
     const header = new RtpHeader({ payloadType: 111, sequenceNumber: this.seq, timestamp: this.ts, marker: false, extension: extensions.length > 0, extensions });
-    void sender.sendRtp(new RtpPacket(header, encodePayload(this.tag, nowMs(), this.payloadBytes)));
+    const sentAt = nowMs();
+    void sender.sendRtp(new RtpPacket(header, encodePayload(this.tag, sentAt, this.payloadBytes)));
     this.sentPackets++;
+    this.onSent?.(sentAt);
   }
 
   /** 50 packets/s until stop(). */
