@@ -48,7 +48,7 @@
 //   BENCH_HISTORY_OTHERS newer messages in a third channel, so the big one is not the newest (50000 [2000])
 //   BENCH_SEARCH_MESSAGES (1000000 [50000]), BENCH_SEARCH_REPEAT timed runs of each query (20 [5])
 //   BENCH_VOICE_SIZES room sizes (2,10,50), BENCH_VOICE_STREAMS forwarded streams per size, rooms added
-//                        to reach it (200 [100]), BENCH_VOICE_SPEAKERS speaking per room, at most (4),
+//                        to reach it (100 [40]), BENCH_VOICE_SPEAKERS speaking per room, at most (4),
 //                        BENCH_VOICE_SECONDS measured window (5 [3]), BENCH_VOICE_PAYLOAD bytes per packet (100)
 //   BENCH_VERBOSE=1      also list the SQL statements each counted operation sent
 //   BENCH_KEEP_DATABASE=1  keep the scratch database (its URL is printed) to look into it after

@@ -86,7 +86,7 @@ export const knobs = {
     .split(',')
     .map((s) => Number(s.trim()))
     .filter((n) => Number.isInteger(n) && n >= 2),
-  voiceStreams: num('BENCH_VOICE_STREAMS', 200, 100, 1, 100_000),
+  voiceStreams: num('BENCH_VOICE_STREAMS', 100, 40, 1, 100_000),
   voiceSpeakers: num('BENCH_VOICE_SPEAKERS', 4, 4, 1, 1000),
   voiceSeconds: num('BENCH_VOICE_SECONDS', 5, 3, 1, 600),
   voicePayload: num('BENCH_VOICE_PAYLOAD', 100, 100, 20, 1200),

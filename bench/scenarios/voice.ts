@@ -87,7 +87,8 @@ export async function voice(bench: Bench): Promise<void> {
       );
       const joinS = (Date.now() - t0) / 1000;
       console.error(`bench: voice: ${c.rooms} room(s) of ${c.size}, ${c.speakers} speaking: ${c.rooms * c.size} peers joined in ${joinS.toFixed(1)} s`);
-      await sleep(1000); // past the first renegotiations and jitter of the join
+      await Promise.all(workers.map((w) => w.call('startSpeaking', {})));
+      await sleep(1000); // past the start of every stream
 
       const from = Date.now() + 200;
       const to = from + k.voiceSeconds * 1000;

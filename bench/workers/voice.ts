@@ -6,6 +6,7 @@
 import { Histogram, type HistogramData } from '../lib/stats.js';
 import { errorText, pool } from '../lib/util.js';
 import { ControlClient, VoiceRoom } from '../../test/media/support/control.js';
+import type { VoicePeer } from '../../test/media/support/peer.js';
 
 export interface VoiceJoinArgs {
   controlUrl: string;
@@ -31,6 +32,7 @@ let window: { from: number; to: number } | undefined;
 let sent: Record<string, number> = {};
 let received: Record<string, number> = {};
 let latency = new Histogram();
+let speakers: VoicePeer[] = [];
 
 const inWindow = (t: number) => window !== undefined && t >= window.from && t < window.to;
 
@@ -41,7 +43,9 @@ const handlers: Record<string, (args: never) => Promise<unknown>> = {
       const { roomId, participantId, speaks } = args.participants[i]!;
       let room = rooms.get(roomId);
       if (!room) rooms.set(roomId, (room = new VoiceRoom(control!, roomId)));
-      const peer = await room.join(participantId, { send: speaks, level: speaks ? 30 : 127, payloadBytes: args.payloadBytes, connectTimeoutMs: 60_000 });
+      // speakers start together once everyone is in (startSpeaking): joining is not measured
+      const peer = await room.join(participantId, { send: false, level: speaks ? 30 : 127, payloadBytes: args.payloadBytes, connectTimeoutMs: 60_000 });
+      if (speaks) speakers.push(peer);
       peer.onSent = (t) => {
         if (inWindow(t)) sent[participantId] = (sent[participantId] ?? 0) + 1;
       };
@@ -52,6 +56,10 @@ const handlers: Record<string, (args: never) => Promise<unknown>> = {
       };
     });
     return true;
+  },
+  async startSpeaking() {
+    for (const p of speakers) p.start();
+    return speakers.length;
   },
   /** Counts packets sent in [from, to) (wall-clock ms) and, once `drainMs` after `to`, reports. */
   async measure(args: { from: number; to: number; drainMs: number }) {
@@ -73,6 +81,7 @@ const handlers: Record<string, (args: never) => Promise<unknown>> = {
       await room.close();
     }
     rooms.clear();
+    speakers = [];
     return true;
   },
 };
