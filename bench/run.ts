@@ -17,6 +17,8 @@
 //   subscriptions  1,000 and 10,000 subscriptions on one socket: time until all are live
 //   history        reads on a channel of 1,000,000 messages vs one of 100
 //   search         searchMessages over a channel of 1,000,000 messages: p50/p95 of a query mix
+//   voice          the media node (media/) forwarding Opus-sized RTP between werift peers in worker
+//                  processes, rooms of 2, 10 and 50: forwarded streams per core, loss, p99 (no PostgreSQL)
 //
 // Knobs (environment; defaults for the full run, BENCH_QUICK's in brackets):
 //   BENCH_DATABASE_URL   admin URL of the PostgreSQL server; a scratch database is created on it
@@ -46,6 +48,9 @@
 //   BENCH_HISTORY_MESSAGES (1000000 [20000]), BENCH_HISTORY_SMALL (100), BENCH_HISTORY_REPEAT (30 [5]),
 //   BENCH_HISTORY_OTHERS newer messages in a third channel, so the big one is not the newest (50000 [2000])
 //   BENCH_SEARCH_MESSAGES (1000000 [50000]), BENCH_SEARCH_REPEAT timed runs of each query (20 [5])
+//   BENCH_VOICE_SIZES room sizes (2,10,50), BENCH_VOICE_STREAMS forwarded streams per size, rooms added
+//                        to reach it (100 [40]), BENCH_VOICE_SPEAKERS speaking per room, at most (4),
+//                        BENCH_VOICE_SECONDS measured window (5 [3]), BENCH_VOICE_PAYLOAD bytes per packet (100)
 //   BENCH_VERBOSE=1      also list the SQL statements each counted operation sent
 //   BENCH_KEEP_DATABASE=1  keep the scratch database (its URL is printed) to look into it after
 //
@@ -68,6 +73,7 @@ import { memory } from './scenarios/memory.js';
 import { roundtrips } from './scenarios/roundtrips.js';
 import { send } from './scenarios/send.js';
 import { subscriptions } from './scenarios/subscriptions.js';
+import { voice } from './scenarios/voice.js';
 
 const started = Date.now();
 const load0 = os.loadavg();
@@ -138,6 +144,7 @@ const BUDGET: Record<Scenario, number> = {
   subscriptions: 240,
   history: 240,
   search: 600,
+  voice: 120,
 };
 
 async function scenario(name: string, budgetS: number, fn: () => Promise<void>) {
@@ -174,6 +181,7 @@ async function main() {
   if (prestart) bench.report.note(`ran package.json's prestart once before the instances: \`${prestart}\``);
 
   if (on('coldstart')) await scenario('coldstart', budget('coldstart'), () => coldstart(bench));
+  if (on('voice')) await scenario('voice', budget('voice'), () => voice(bench));
 
   const pgScenarios: Scenario[] = ['fanout', 'saturation', 'channels', 'send', 'roundtrips', 'memory', 'subscriptions', 'history', 'search'];
   if (!pgScenarios.some(on)) return;

@@ -1,4 +1,4 @@
-// Builds what `npm start` runs: src/ compiled to dist/, and the pre-migrated embedded database
+// Builds what `npm start` runs: src/ compiled to dist/ (and the voice media node, media/src/, to dist/media/), and the pre-migrated embedded database
 // template (src/db/template.ts) under node_modules/.cache.
 //
 //   node scripts/build.mjs                 build when anything changed since the last build, refresh the template
@@ -31,6 +31,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = path.join(ROOT, 'src');
+/** Every source tree and where under dist/ it goes: the API's, and the media node's (run on its own or in-process). */
+const SOURCE_ROOTS = [
+  { dir: SRC, out: '' },
+  { dir: path.join(ROOT, 'media/src'), out: 'media/' },
+];
 const DIST = path.join(ROOT, 'dist');
 const NODE_MODULES = path.join(ROOT, 'node_modules');
 const BUILD_MANIFEST = path.join(DIST, '.build.json');
@@ -82,15 +87,27 @@ export function clientNeedsGenerate() {
   return generated === undefined || (mtime(SCHEMA) ?? 0) > generated;
 }
 
+/** Each source file, keyed by its path under dist/ (with the .ts extension), with its size and mtime. */
 function sourceSignatures() {
   const files = {};
-  for (const rel of readdirSync(SRC, { recursive: true })) {
-    if (!/\.m?ts$/.test(rel) || rel.endsWith('.d.ts')) continue;
-    const st = statSync(path.join(SRC, rel));
-    if (st.isFile()) files[rel.split(path.sep).join('/')] = `${st.size}:${st.mtimeMs}`;
+  for (const root of SOURCE_ROOTS) {
+    if (!existsSync(root.dir)) continue;
+    for (const rel of readdirSync(root.dir, { recursive: true })) {
+      if (!/\.m?ts$/.test(rel) || rel.endsWith('.d.ts')) continue;
+      const st = statSync(path.join(root.dir, rel));
+      if (st.isFile()) files[root.out + rel.split(path.sep).join('/')] = `${st.size}:${st.mtimeMs}`;
+    }
   }
   return files;
 }
+
+/** The entry point of a key of sourceSignatures(): its source file, and its output path under dist/ without extension. */
+function entryOf(key) {
+  const root = SOURCE_ROOTS.find((r) => r.out && key.startsWith(r.out)) ?? SOURCE_ROOTS[0];
+  return { in: path.join(root.dir, key.slice(root.out.length)), out: key.replace(/\.m?ts$/, '') };
+}
+
+const isSource = (file) => SOURCE_ROOTS.some((r) => file.startsWith(r.dir + path.sep));
 
 /** Whether dist/ is missing or older than the sources, the Prisma schema or the build inputs. */
 export function sourcesNeedBuild() {
@@ -198,7 +215,7 @@ function bundleOptions(entryPoints, external, outdir) {
         name: 'sources-stay-files',
         setup(build) {
           build.onResolve({ filter: /^\.\.?\// }, (args) => {
-            if (args.kind === 'entry-point' || !args.importer.startsWith(SRC + path.sep)) return undefined;
+            if (args.kind === 'entry-point' || !isSource(args.importer)) return undefined;
             return { path: args.path, external: true };
           });
         },
@@ -307,7 +324,7 @@ async function bundle({ quiet }) {
   const started = Date.now();
   const files = sourceSignatures();
   const key = buildKey();
-  const entryPoints = Object.keys(files).map((rel) => path.join(SRC, rel));
+  const entryPoints = Object.keys(files).map(entryOf);
   // start from the last build's externals when the installed packages are the same
   const previous = readJson(BUILD_MANIFEST);
   let external = previous?.key && JSON.parse(previous.key).dependencies === JSON.parse(key).dependencies && previous.external

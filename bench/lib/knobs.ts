@@ -12,6 +12,7 @@ export const SCENARIOS = [
   'subscriptions',
   'history',
   'search',
+  'voice',
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -80,6 +81,15 @@ export const knobs = {
 
   searchMessages: num('BENCH_SEARCH_MESSAGES', 1_000_000, 50_000, 1000, 20_000_000),
   searchRepeat: num('BENCH_SEARCH_REPEAT', 20, 5, 1, 1000),
+
+  voiceSizes: (process.env.BENCH_VOICE_SIZES || '2,10,50')
+    .split(',')
+    .map((s) => Number(s.trim()))
+    .filter((n) => Number.isInteger(n) && n >= 2),
+  voiceStreams: num('BENCH_VOICE_STREAMS', 100, 40, 1, 100_000),
+  voiceSpeakers: num('BENCH_VOICE_SPEAKERS', 4, 4, 1, 1000),
+  voiceSeconds: num('BENCH_VOICE_SECONDS', 5, 3, 1, 600),
+  voicePayload: num('BENCH_VOICE_PAYLOAD', 100, 100, 20, 1200),
 };
 
 export type Knobs = typeof knobs;

@@ -1,0 +1,102 @@
+// A voice client process (forked by scenario "voice", one of several): it holds werift peers
+// joined to a media node through its own control connection (as an API instance would relay
+// for its browsers), sends Opus-sized RTP at 50 packets/s from the speakers, and counts what
+// arrives, with the latency from the send time in each payload. Counting is by send time, so
+// the orchestrator can give every worker the same window.
+import { Histogram, type HistogramData } from '../lib/stats.js';
+import { errorText, pool } from '../lib/util.js';
+import { ControlClient, VoiceRoom } from '../../test/media/support/control.js';
+import type { VoicePeer } from '../../test/media/support/peer.js';
+
+export interface VoiceJoinArgs {
+  controlUrl: string;
+  secret: string;
+  /** participants of this worker: room, id, whether it speaks */
+  participants: { roomId: string; participantId: string; speaks: boolean }[];
+  payloadBytes: number;
+  concurrency: number;
+}
+
+export interface VoiceWindowResult {
+  /** packets the speakers of this worker sent in the window, by participant id */
+  sent: Record<string, number>;
+  /** packets received in the window (by send time), by sending participant id */
+  received: Record<string, number>;
+  latency: HistogramData;
+  connected: number;
+}
+
+let control: ControlClient | undefined;
+const rooms = new Map<string, VoiceRoom>();
+let window: { from: number; to: number } | undefined;
+let sent: Record<string, number> = {};
+let received: Record<string, number> = {};
+let latency = new Histogram();
+let speakers: VoicePeer[] = [];
+
+const inWindow = (t: number) => window !== undefined && t >= window.from && t < window.to;
+
+const handlers: Record<string, (args: never) => Promise<unknown>> = {
+  async join(args: VoiceJoinArgs) {
+    control ??= await ControlClient.connect(args.controlUrl, args.secret);
+    await pool(args.participants.length, args.concurrency, async (i) => {
+      const { roomId, participantId, speaks } = args.participants[i]!;
+      let room = rooms.get(roomId);
+      if (!room) rooms.set(roomId, (room = new VoiceRoom(control!, roomId)));
+      // speakers start together once everyone is in (startSpeaking): joining is not measured
+      const peer = await room.join(participantId, { send: false, level: speaks ? 30 : 127, payloadBytes: args.payloadBytes, connectTimeoutMs: 60_000 });
+      if (speaks) speakers.push(peer);
+      peer.onSent = (t) => {
+        if (inWindow(t)) sent[participantId] = (sent[participantId] ?? 0) + 1;
+      };
+      peer.onReceive = (from, t) => {
+        if (!inWindow(t)) return;
+        received[from] = (received[from] ?? 0) + 1;
+        latency.record(performance.timeOrigin + performance.now() - t);
+      };
+    });
+    return true;
+  },
+  async startSpeaking() {
+    for (const p of speakers) p.start();
+    return speakers.length;
+  },
+  /** Counts packets sent in [from, to) (wall-clock ms) and, once `drainMs` after `to`, reports. */
+  async measure(args: { from: number; to: number; drainMs: number }) {
+    sent = {};
+    received = {};
+    latency = new Histogram();
+    window = { from: args.from, to: args.to };
+    const wait = args.to + args.drainMs - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    let connected = 0;
+    for (const room of rooms.values()) for (const p of room.peers.values()) if (p.connectionState === 'connected') connected++;
+    const result: VoiceWindowResult = { sent, received, latency: latency.toJSON(), connected };
+    window = undefined;
+    return result;
+  },
+  async leaveAll() {
+    for (const room of rooms.values()) {
+      for (const id of room.peers.keys()) await control?.request('leave', { participantId: id });
+      await room.close();
+    }
+    rooms.clear();
+    speakers = [];
+    return true;
+  },
+};
+
+process.on('message', (msg: { id: number; cmd: string; args: unknown }) => {
+  const handler = handlers[msg.cmd];
+  if (!handler) {
+    process.send?.({ id: msg.id, ok: false, error: `unknown command ${msg.cmd}` });
+    return;
+  }
+  handler(msg.args as never).then(
+    (result) => process.send?.({ id: msg.id, ok: true, result }),
+    (err) => process.send?.({ id: msg.id, ok: false, error: errorText(err) }),
+  );
+});
+// the orchestrator is gone: so are we
+process.on('disconnect', () => process.exit(0));
+process.send?.({ ready: true });

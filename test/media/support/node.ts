@@ -1,0 +1,11 @@
+// A media node started in the test process through the public entry point, on port 0.
+import { loadMediaConfig } from '../../../media/src/config.js';
+import { type RunningMediaNode, startMediaNode } from '../../../media/src/start.js';
+
+export const TEST_SECRET = 'test-secret-of-the-media-node-0123';
+
+export function startTestNode(env: Record<string, string> = {}): Promise<RunningMediaNode> {
+  return startMediaNode(
+    loadMediaConfig({ NODE_ENV: 'test', MEDIA_HOST: '127.0.0.1', MEDIA_PORT: '0', MEDIA_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', ...env }),
+  );
+}
