@@ -8,7 +8,7 @@ import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapt
 import type pg from 'pg';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { type QueryCounter, countQueries } from './queryCounter.js';
-import { type Statements, connectStatements } from './statements.js';
+import { type Statements, connectStatements, preparedName } from './statements.js';
 import { isFreshDataDir, restoreTemplate, templateTarball } from './template.js';
 
 export type Db = PrismaClient;
@@ -135,7 +135,9 @@ async function openPostgres(connectionString: string): Promise<Database> {
   const pool = new pg.Pool({ connectionString, max: 10, connectionTimeoutMillis: 5_000 });
   // A pool error (server restart) must not crash the process; queries will report it.
   pool.on('error', () => {});
-  const counted = countQueries(new PrismaPg(pool));
+  // unnamed statements are parsed and planned by the server on every call; the marked hot
+  // ones (statements.ts) are prepared once per connection
+  const counted = countQueries(new PrismaPg(pool, { statementNameGenerator: (query) => preparedName(query.sql) as string }));
   const prisma = new PrismaClient({ adapter: counted.factory });
   return {
     prisma,

@@ -16,6 +16,22 @@ export const arg = {
 
 export type TypedArg = [value: unknown, type: ArgType];
 
+const preparedNames = new Map<string, string>();
+
+/**
+ * Marks a hot statement to be prepared once per PostgreSQL connection and executed by name
+ * after that: the server neither parses nor plans it again, and only its parameters cross the
+ * wire. Only fixed statements are marked (a bounded set; each costs a little server memory per
+ * connection). Behind PgBouncer in transaction mode this needs its max_prepared_statements.
+ */
+export function prepared(sql: string): string {
+  if (!preparedNames.has(sql)) preparedNames.set(sql, `chat_${preparedNames.size + 1}`);
+  return sql;
+}
+
+/** The name a statement is prepared under, if it is one of the marked. */
+export const preparedName = (sql: string): string | undefined => preparedNames.get(sql);
+
 export interface Statements {
   /**
    * The rows of one statement as objects keyed by column name, with values as the adapters

@@ -6,7 +6,7 @@
 //   mentions, reactions and reply target, as the same snapshots events carry.
 import { Prisma } from '../generated/prisma/client.js';
 import type { Db } from '../db/client.js';
-import { type Statements, arg } from '../db/statements.js';
+import { type Statements, arg, prepared } from '../db/statements.js';
 import { type ProfileColumns, profileSnapshot } from './snapshots.js';
 import type {
   AttachmentSnapshot,
@@ -63,13 +63,13 @@ const USER_JSON = Prisma.sql`json_build_object('id', u.id, 'username', u.usernam
   'profile', json_build_object('bio', u.bio, 'avatarName', u."avatarName", 'customStatusText', u."customStatusText",
                                'customStatusEmoji', u."customStatusEmoji", 'customStatusExpiresAt', u."customStatusExpiresAt"))`;
 
-const SEND_STATEMENT = `
+const SEND_STATEMENT = prepared(`
   SELECT out_refusal AS refusal, out_guild_id AS "guildId", out_channel_name AS "channelName",
          out_channel_type AS "channelType", out_channel_topic AS "channelTopic",
          out_channel_position AS "channelPosition", out_channel_created_at AS "channelCreatedAt",
          out_created_at AS "createdAt", out_reply_found AS "replyFound", out_author AS author,
          out_mentions AS mentions, out_reply_to AS "replyTo"
-  FROM "chat_send"($1, $2, $3, $4, $5::text, $6::text[], $7::text, $8::bigint, $9::boolean)`;
+  FROM "chat_send"($1, $2, $3, $4, $5::text, $6::text[], $7::text, $8::bigint, $9::boolean)`);
 
 /**
  * Checks that the author may send to the channel (its permissions there hold `needed`, in a
