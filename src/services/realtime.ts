@@ -39,6 +39,8 @@ export class RealtimeService {
   private readonly channelGuilds = new Map<string, string | null>();
   /** open messageAdded streams, for catching up after the PubSub lost its connection */
   private readonly feeds = new Set<MessageFeed>();
+  /** re-checks waiting to start, by question (see coalesced) */
+  private readonly pendingChecks = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly access: Access,
@@ -281,7 +283,7 @@ export class RealtimeService {
     try {
       await this.guildWatch.watch(guildId, [`user:${userId}`], stream);
       actor.forgetMemberships(guildId);
-      await this.access.requireMember(actor, guildId, what);
+      await this.coalesced(`member:${userId}:${guildId}`, () => this.access.requireMember(actor, guildId, what));
       await feed(stream);
       // what the checks cached would only go stale while the stream lives: re-checks read anew
       actor.forgetMemberships();
@@ -290,6 +292,27 @@ export class RealtimeService {
       stream.end();
       throw err;
     }
+  }
+
+  /**
+   * One query for the same access question asked by streams that start together (a client
+   * opening thousands of subscriptions on one socket asked it once per subscription, and the
+   * queries queued past the pool's timeout). The shared query starts on the next turn of the
+   * event loop, and a stream joins only one not yet started: each joiner's watches were live
+   * before it, so a removal before the query is seen by it and one after by the watches.
+   */
+  private coalesced<T>(question: string, check: () => Promise<T>): Promise<T> {
+    let pending = this.pendingChecks.get(question) as Promise<T> | undefined;
+    if (!pending) {
+      pending = new Promise<T>((resolve, reject) => {
+        setImmediate(() => {
+          this.pendingChecks.delete(question);
+          check().then(resolve, reject);
+        });
+      });
+      this.pendingChecks.set(question, pending);
+    }
+    return pending;
   }
 
   /**
@@ -318,7 +341,7 @@ export class RealtimeService {
           this.directWatch.watch(channelId, [`user:${userId}`], stream)
         : this.guildWatch.watch(guildId, [`user:${userId}`, `channel:${channelId}`, viewKey(channelId, userId)], stream));
       if (guildId !== null) actor.forgetMemberships(guildId);
-      await this.access.requireChannel(actor, channelId);
+      await this.coalesced(`channel:${userId}:${channelId}`, () => this.access.requireChannel(actor, channelId));
       await feed(stream);
       actor.forgetMemberships();
       return stream;

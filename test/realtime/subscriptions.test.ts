@@ -146,6 +146,25 @@ describe('access is enforced on open subscriptions', () => {
   });
 });
 
+describe('many subscriptions opened at once', () => {
+  it('share the access check: a few queries for 300 subscriptions, every one live and cut on leave', async () => {
+    const joiner = await signUp(server.graphqlUrl);
+    await invite(owner, guildId, joiner);
+    const ws = wsClient(server.wsUrl, joiner.token);
+    const before = server.app.db.queries.count;
+    const listening = await server.app.pubsub.listenerCount('messageAdded', localId(channelId));
+    const subs = Array.from({ length: 300 }, () => subscribe<{ messageAdded: any }>(ws, MESSAGE_ADDED, { c: channelId }));
+    await waitForListener(server, 'messageAdded', localId(channelId), listening + 300);
+    // one query per subscription queued 10,000 of them past the pool's timeout
+    expect(server.app.db.queries.count - before).toBeLessThan(30);
+    const id = await send(owner, channelId, 'to all 300');
+    for (const sub of subs) expect((await sub.next()).messageAdded.id).toBe(id);
+    await joiner.ok(`mutation($g: ID!) { leaveGuild(guildId: $g) }`, { g: guildId });
+    await Promise.all(subs.map((sub) => sub.completed));
+    await ws.dispose();
+  });
+});
+
 describe('typing', () => {
   const TYPING = `subscription($c: ID!) { typing(channelId: $c) { channelId isTyping expiresAt user { username } } }`;
 
