@@ -140,7 +140,9 @@ export class DirectChannelService {
       SELECT c.id, c."guildId", c.name, c.type::text AS type, c.topic, c.position, c."createdAt", c."ownerId", c."dmKey"
       FROM "ChannelRecipient" cr JOIN "Channel" c ON c.id = cr."channelId"
       WHERE cr."userId" = ${self}
-      ORDER BY GREATEST(c.id, COALESCE((SELECT m.id FROM "Message" m WHERE m."channelId" = c.id
+      -- the channel as a range, not "=", so the newest message is read off the channel's index
+      -- (messagePage in messageSql.ts says why)
+      ORDER BY GREATEST(c.id, COALESCE((SELECT m.id FROM "Message" m WHERE m."channelId" >= c.id AND m."channelId" <= c.id
                                         ORDER BY m."channelId" DESC, m.id DESC LIMIT 1), '')) DESC`;
     return rows;
   }

@@ -198,9 +198,10 @@ export async function messagePage(db: Db, q: MessagePageQuery): Promise<{ rows: 
   const rows = await db.$queryRaw<PageRow[]>`
     WITH page AS (
       SELECT m.id, m."authorId", m.content, m."createdAt", m."editedAt", m."replyToId", m.nonce
-      FROM "Message" m WHERE m."channelId" = ${q.channel.id} AND ${beyond}
-      -- ordered by the whole (channelId, id) key, so that the planner walks the channel's index
-      -- instead of the table's id order, skipping other channels' newer rows
+      -- the channel as a range (>= and <=), not "=": with "=" the planner drops channelId from
+      -- the ordering and may walk the table's id order instead, through every newer message of
+      -- other channels (8 ms behind 50,000 of them, against 0.1 ms on the channel's index)
+      FROM "Message" m WHERE m."channelId" >= ${q.channel.id} AND m."channelId" <= ${q.channel.id} AND ${beyond}
       ORDER BY m."channelId" ${order}, m.id ${order} LIMIT ${q.take}
     )
     SELECT p.*, ${SNAPSHOT_RELATIONS},
