@@ -27,6 +27,9 @@ export interface ChannelSnapshot {
   topic: string | null;
   position: number;
   createdAt: string;
+  /** VOICE channels' settings (absent: the defaults) */
+  userLimit?: number;
+  bitrate?: number;
 }
 
 export interface GuildSnapshot {
