@@ -165,7 +165,7 @@ export interface VoiceEventPayload {
   restricted: boolean;
 }
 
-export type VoiceCloseReason = 'LEFT' | 'REPLACED' | 'MOVED' | 'DISCONNECTED' | 'TRANSPORT_FAILED' | 'EXPIRED' | 'REMOVED';
+export type VoiceCloseReason = 'LEFT' | 'REPLACED' | 'MOVED' | 'DISCONNECTED' | 'TRANSPORT_FAILED' | 'EXPIRED';
 
 /** What the media node has for one participant's browser, relayed to its voiceSignals stream. */
 export type VoiceSignalPayload =
