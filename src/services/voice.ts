@@ -399,9 +399,10 @@ export class VoiceService {
     await this.endSession(session.userId, sessionId, reason).catch((err: unknown) => this.onError(err, 'voice: ending a session failed'));
   }
 
+  /** Tells the session's stream why it ends, then takes it off the media node. */
   private async closeSession(sessionId: string, reason: VoiceCloseReason) {
-    await this.media.leave(sessionId);
     await this.pubsub.publish('voiceSignal', sessionId, { kind: 'CLOSED', sessionId, reason });
+    await this.media.leave(sessionId);
   }
 
   private async mediaEvent(e: MediaEvent): Promise<void> {

@@ -244,6 +244,10 @@ export class VoiceMedia {
         url,
         secret,
         (e) => {
+          if (e.event === 'left') {
+            // the answer to our own leave, or the node dropping them: told once, for a participant still ours
+            if (!this.participants.delete(e.participantId)) return;
+          }
           for (const handler of this.handlers) handler(e);
         },
         () => this.lost(nodeId),
