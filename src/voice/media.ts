@@ -145,6 +145,7 @@ export class VoiceMedia {
     for (const pending of this.connections.values()) void pending.then((c) => c.close(), () => {});
     this.connections.clear();
     await this.embedded?.stop();
+    this.raw?.disconnect();
   }
 
   onEvent(handler: (e: MediaEvent) => void): void {
@@ -230,7 +231,8 @@ export class VoiceMedia {
   /** listMediaNodes takes the deployment prefix itself: a client without ioredis' keyPrefix. */
   private rawRedis(): Redis {
     const redis = this.options.redis!;
-    return (this.raw ??= redis.duplicate({ keyPrefix: '' }));
+    // offline queue on: the first command waits for this connection to open
+    return (this.raw ??= redis.duplicate({ keyPrefix: '', enableOfflineQueue: true }));
   }
   private raw?: Redis;
 

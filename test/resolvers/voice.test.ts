@@ -64,6 +64,10 @@ class Participant {
     const { joinVoiceChannel: session } = await this.client.ok<{ joinVoiceChannel: { sessionId: string; voiceToken: string } }>(JOIN, { c: channelId });
     this.signals = subscribe<Signal>(this.ws, SIGNALS, { s: session.sessionId, t: session.voiceToken });
     void this.signals.completed.then(() => (this.pumping = false));
+    void this.signals.errors.then((errors) => {
+      this.closedReason = `error: ${JSON.stringify(errors)}`;
+      this.pumping = false;
+    });
     void (async () => {
       while (this.pumping) {
         const event = await this.signals.next(120_000).catch(() => null);
@@ -79,7 +83,10 @@ class Participant {
         await this.client.request(ANSWER, { s: session.sessionId, t: session.voiceToken, sdp });
       }
     })();
-    await eventually(`${this.client.username} connected`, () => this.peer.connectionState === 'connected', 15_000);
+    await eventually(`${this.client.username} connected`, () => {
+      if (this.closedReason) throw new Error(`voiceSignals: ${this.closedReason}`);
+      return this.peer.connectionState === 'connected';
+    }, 15_000);
     this.peer.start();
   }
 
