@@ -17,7 +17,7 @@ export default defineConfig({
     // A PostgreSQL outage needs a PostgreSQL server to cut off.
     // The media node's announcement needs a Redis server.
     exclude: [
-      ...(process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL ? [] : ['test/realtime/cluster.test.ts', 'test/db/postgresOutage.test.ts']),
+      ...(process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL ? [] : ['test/realtime/cluster.test.ts', 'test/realtime/voiceCluster.test.ts', 'test/db/postgresOutage.test.ts']),
       ...(process.env.TEST_REDIS_URL ? [] : ['test/media/registry.test.ts']),
     ],
     // Every test file boots its own server on its own database: files run in parallel.
