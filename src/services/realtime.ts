@@ -326,7 +326,7 @@ export class RealtimeService {
    * its own topic instead, for its recipients leaving or being removed. A channel's guild never
    * changes, so it is looked up once per instance (subscribing again costs that one query).
    */
-  private async channelStream<T>(
+  async channelStream<T>(
     actor: Actor,
     channelId: string,
     feed: (stream: EventStream<T>) => Promise<void>,

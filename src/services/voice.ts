@@ -302,7 +302,8 @@ export class VoiceService {
     const userId = actor.requireUser();
     const state = await this.authorize(actor, sessionId, token);
     if (this.local.has(sessionId)) throw conflict('This voice session is already open.', 'sessionId');
-    return this.realtime.memberStream<DeliveredVoiceSignal>(actor, state.guildId, 'Guild', async (stream) => {
+    // cut, and so out of voice, when they leave or lose the guild, the channel is deleted or they may no longer view it
+    return this.realtime.channelStream<DeliveredVoiceSignal>(actor, state.channelId, async (stream) => {
       stream.onEnd(
         await this.pubsub.listen('voiceSignal', sessionId, (signal) => {
           if (signal.kind === 'FORWARDING') {

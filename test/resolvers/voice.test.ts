@@ -50,6 +50,8 @@ class Participant {
   readonly peer: VoicePeer;
   socket?: WebSocket;
   closedReason?: string;
+  /** the server completed voiceSignals */
+  ended = false;
   offers = 0;
   private readonly ws;
   private signals!: Subscription<Signal>;
@@ -63,7 +65,10 @@ class Participant {
   async join(channelId: string) {
     const { joinVoiceChannel: session } = await this.client.ok<{ joinVoiceChannel: { sessionId: string; voiceToken: string } }>(JOIN, { c: channelId });
     this.signals = subscribe<Signal>(this.ws, SIGNALS, { s: session.sessionId, t: session.voiceToken });
-    void this.signals.completed.then(() => (this.pumping = false));
+    void this.signals.completed.then(() => {
+      this.ended = true;
+      this.pumping = false;
+    });
     void this.signals.errors.then((errors) => {
       this.closedReason = `error: ${JSON.stringify(errors)}`;
       this.pumping = false;
@@ -168,5 +173,32 @@ describe('voice through the API', () => {
     await members[0]!.ok(JOIN, { c: voice });
     expect(await inVoice(owner, voice)).toEqual([members[0]!.userId]);
     await eventually('the unopened session lapsed', async () => (await inVoice(owner, voice)).length === 0, 5_000, 100);
+  });
+});
+
+describe('voice sessions end with access', () => {
+  it('a kicked member, and the members of a deleted channel, leave voice', { timeout: 60_000 }, async () => {
+    const { owner, members, guildId } = await guildWithMembers(server.graphqlUrl, 2);
+    const voice = await createChannel(owner, guildId, 'Voice', 'VOICE');
+    const [kicked, stays] = members.map((m) => new Participant(m)) as [Participant, Participant];
+    try {
+      await kicked.join(voice);
+      await stays.join(voice);
+      expect((await inVoice(owner, voice)).length).toBe(2);
+      await owner.ok(`mutation($g: ID!, $u: ID!) { kickMember(guildId: $g, userId: $u) }`, { g: guildId, u: kicked.client.userId });
+      await eventually('the kicked member left voice', async () => (await inVoice(owner, voice)).length === 1);
+      await eventually('voiceSignals of the kicked member completed', () => kicked.ended);
+      expect(await inVoice(owner, voice)).toEqual([stays.client.userId]);
+      await stopsRising('no audio reaches the kicked member', () => kicked.peer.totalInbound(), 1500);
+
+      const [other] = [await createChannel(owner, guildId, 'Other', 'VOICE')];
+      await owner.ok(`mutation($c: ID!) { deleteChannel(id: $c) }`, { c: voice });
+      await eventually('the voiceSignals of the deleted channel completed', () => stays.ended);
+      // out of voice: leaving again finds nothing
+      expect((await stays.client.ok<any>(`mutation { leaveVoiceChannel }`)).leaveVoiceChannel).toBe(false);
+      expect(await inVoice(owner, other)).toEqual([]);
+    } finally {
+      await Promise.all([kicked.close(), stays.close()]);
+    }
   });
 });
