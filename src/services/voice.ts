@@ -148,13 +148,13 @@ export class VoiceService {
       const others = (await this.registry.inChannel(channelId)).filter((s) => s.userId !== userId);
       if (others.length >= channel.userLimit) throw conflict(`This voice channel is full (${channel.userLimit}).`, 'channelId');
     }
-    const [user, restricted, before] = await Promise.all([
+    const [user, restricted, before, member] = await Promise.all([
       loadUserSnapshot(this.db, userId),
       this.db.permissionOverwrite.count({ where: { channelId } }).then((n) => n > 0),
       this.registry.get(userId),
+      // a moderator's mute and deafen stay on the member: leaving and joining does not lift them
+      this.db.member.findUnique({ where: { guildId_userId: { guildId: channel.guildId, userId } }, select: { voiceMuted: true, voiceDeafened: true } }),
     ]);
-    // a moderator's mute follows the member within the guild: leaving and joining does not lift it
-    const sameGuild = before?.guildId === channel.guildId;
     const entry: VoiceStateEntry = {
       userId,
       guildId: channel.guildId,
@@ -162,8 +162,8 @@ export class VoiceService {
       sessionId: randomBytes(12).toString('hex'),
       selfMute: before?.selfMute ?? false,
       selfDeaf: before?.selfDeaf ?? false,
-      serverMute: sameGuild ? before.serverMute : false,
-      serverDeaf: sameGuild ? before.serverDeaf : false,
+      serverMute: member?.voiceMuted ?? false,
+      serverDeaf: member?.voiceDeafened ?? false,
       speaking: false,
       joinedAt: before?.channelId === channelId ? before.joinedAt : new Date().toISOString(),
       user,
@@ -202,6 +202,10 @@ export class VoiceService {
     if (mute != null) await this.access.requirePermission(actor, guildId, 'MUTE_MEMBERS');
     if (deaf != null) await this.access.requirePermission(actor, guildId, 'DEAFEN_MEMBERS');
     const state = await this.moderated(actor, membership, guildId, userId);
+    await this.db.member.updateMany({
+      where: { guildId, userId },
+      data: { ...(mute != null ? { voiceMuted: mute } : {}), ...(deaf != null ? { voiceDeafened: deaf } : {}) },
+    });
     return this.change(state, { ...(mute != null ? { serverMute: mute } : {}), ...(deaf != null ? { serverDeaf: deaf } : {}) });
   }
 

@@ -137,7 +137,7 @@ describe('mute, deafen, move, disconnect', () => {
       await b.ok(SET, { g: guildId, u: a.userId, m: false });
       expect((await events.next()).voiceStates).toMatchObject({ kind: 'UPDATED', state: { user: { id: a.userId }, serverMute: false, serverDeaf: true } });
 
-      // a server mute follows the member to another channel of the guild, and a new session in the same one
+      // a server mute follows the member to another channel of the guild, and to a new session in the same one
       await owner.ok(SET, { g: guildId, u: a.userId, m: true });
       await events.next();
       await join(a, other);
@@ -148,6 +148,11 @@ describe('mute, deafen, move, disconnect', () => {
       expect((await events.next()).voiceStates).toMatchObject({ kind: 'JOINED', state: { channel: { id: voice }, serverMute: true } });
       await join(a, voice);
       expect((await states(owner, voice)).find((s) => s.user.id === a.userId)).toMatchObject({ serverMute: true });
+      // and past leaving voice: it stays on the member until lifted
+      await a.ok(`mutation { leaveVoiceChannel }`);
+      expect((await events.next()).voiceStates).toMatchObject({ kind: 'LEFT', state: { user: { id: a.userId } } });
+      await join(a, voice);
+      expect((await events.next()).voiceStates).toMatchObject({ kind: 'JOINED', state: { user: { id: a.userId }, serverMute: true, serverDeaf: true } });
 
       const MOVE = `mutation($g: ID!, $u: ID!, $c: ID!) { moveVoiceMember(guildId: $g, userId: $u, channelId: $c) { channel { id } } }`;
       await b.fails('FORBIDDEN', MOVE, { g: guildId, u: owner.userId, c: other });
