@@ -43,6 +43,10 @@ describe('an external media node', () => {
         sdp: await peer.answer(offer.voiceSignals.sdp),
       });
       await eventually('connected', () => peer.connectionState === 'connected', 15_000);
+      const CANDIDATE = `mutation($s: ID!, $t: String!, $c: String) { addVoiceCandidate(sessionId: $s, voiceToken: $t, candidate: $c) }`;
+      // the end of candidates, and a candidate the node cannot read
+      expect((await member.ok<any>(CANDIDATE, { s: s.sessionId, t: s.voiceToken, c: null })).addVoiceCandidate).toBe(true);
+      await member.fails('BAD_USER_INPUT', CANDIDATE, { s: s.sessionId, t: s.voiceToken, c: JSON.stringify({ candidate: 42 }) });
       // the participant is on that node
       expect(node.node.stats().map((p) => p.participantId)).toContain(s.sessionId);
 
