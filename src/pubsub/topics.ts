@@ -172,7 +172,10 @@ export type VoiceSignalPayload =
   | { kind: 'OFFER'; sessionId: string; sdp: string }
   | { kind: 'CLOSED'; sessionId: string; reason: VoiceCloseReason }
   /** internal: the instance holding the session sets the node's forwarding (never delivered) */
-  | { kind: 'FORWARDING'; sessionId: string; muted: boolean; deafened: boolean };
+  | { kind: 'FORWARDING'; sessionId: string; muted: boolean; deafened: boolean }
+  /** internal: an answer or candidate sent to another instance than the session's, relayed to it */
+  | { kind: 'ANSWER'; sessionId: string; sdp: string }
+  | { kind: 'CANDIDATE'; sessionId: string; candidate: unknown };
 
 /** topic → [key it is scoped by, payload] */
 export interface Topics {

@@ -39,7 +39,7 @@ export interface VoiceSession {
 }
 
 /** A signal as the voiceSignals subscription delivers it (FORWARDING is internal). */
-export type DeliveredVoiceSignal = Exclude<VoiceSignalPayload, { kind: 'FORWARDING' }>;
+export type DeliveredVoiceSignal = Extract<VoiceSignalPayload, { kind: 'OFFER' | 'CLOSED' }>;
 
 interface LocalSession {
   userId: string;
@@ -314,6 +314,11 @@ export class VoiceService {
             void this.media.setForwarding(sessionId, { muted: signal.muted, deafened: signal.deafened }).catch((err: unknown) => this.onError(err, 'voice: setForwarding failed'));
             return;
           }
+          if (signal.kind === 'ANSWER' || signal.kind === 'CANDIDATE') {
+            const op = signal.kind === 'ANSWER' ? this.media.answer(sessionId, signal.sdp) : this.media.candidate(sessionId, signal.candidate);
+            void op.catch((err: unknown) => this.onError(err, `voice: relayed ${signal.kind.toLowerCase()} refused`));
+            return;
+          }
           stream.push(signal);
           if (signal.kind === 'CLOSED') stream.finish();
         }),
@@ -340,7 +345,7 @@ export class VoiceService {
   async answer(actor: Actor, sessionId: string, token: string, sdp: string): Promise<boolean> {
     await this.authorize(actor, sessionId, token, { allowExpired: true });
     if (!sdp.trim()) throw badInput('The answer is empty.', 'sdp');
-    await this.relay(sessionId, () => this.media.answer(sessionId, sdp), 'sdp');
+    await this.relay(sessionId, () => this.media.answer(sessionId, sdp), { kind: 'ANSWER', sessionId, sdp }, 'sdp');
     return true;
   }
 
@@ -354,14 +359,21 @@ export class VoiceService {
         parsed = { candidate, sdpMLineIndex: 0 };
       }
     }
-    await this.relay(sessionId, () => this.media.candidate(sessionId, parsed), 'candidate');
+    await this.relay(sessionId, () => this.media.candidate(sessionId, parsed), { kind: 'CANDIDATE', sessionId, candidate: parsed }, 'candidate');
     return true;
   }
 
-  /** An op for a participant this instance joined to the node; one another instance holds is
-   *  not reachable from here (the browser signals through the instance of its stream). */
-  private async relay(sessionId: string, op: () => Promise<void>, field: string) {
-    if (!this.media.has(sessionId)) throw conflict('Open voiceSignals for this session first (on this connection).', 'sessionId');
+  /** An op for the participant: here when this instance holds its session (the node's refusal
+   *  is the caller's error), else relayed through the PubSub to the instance that does (which
+   *  logs a refusal; the browser learns of a broken negotiation from its connection state). */
+  private async relay(sessionId: string, op: () => Promise<void>, relayed: VoiceSignalPayload, field: string) {
+    if (!this.media.has(sessionId)) {
+      if (!this.local.has(sessionId)) {
+        await this.pubsub.publish('voiceSignal', sessionId, relayed);
+        return;
+      }
+      throw conflict('This voice session is not connected to its media node yet.', 'sessionId');
+    }
     try {
       await op();
     } catch (err) {

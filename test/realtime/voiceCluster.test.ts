@@ -41,8 +41,8 @@ const inVoice = async (client: Client, channelId: string) =>
   (await client.ok<{ channel: { voiceStates: { user: { id: string }; serverMute: boolean }[] } }>(STATES, { c: channelId })).channel.voiceStates;
 
 /** Joins through `server`, answering every offer through it, as a browser on that instance would. */
-async function joinWithPeer(server: { graphqlUrl: string; wsUrl: string }, client: Client, channelId: string) {
-  const viaServer = clientWithToken(server.graphqlUrl, client.token);
+async function joinWithPeer(server: { graphqlUrl: string; wsUrl: string }, client: Client, channelId: string, answerVia = server) {
+  const viaServer = clientWithToken(answerVia.graphqlUrl, client.token);
   const { joinVoiceChannel: s } = await viaServer.ok<any>(JOIN, { c: channelId });
   const peer = new VoicePeer(client.username!);
   const ws = wsClient(server.wsUrl, client.token);
@@ -93,12 +93,13 @@ describe('voice on two instances', () => {
     }
   });
 
-  it("relays a moderator's mute to the instance holding the session", { timeout: 90_000 }, async () => {
+  it("relays answers and a moderator's mute to the instance holding the session", { timeout: 90_000 }, async () => {
     const { owner, members, guildId } = await guildWithMembers(a.graphqlUrl, 2);
     const voice = await createChannel(owner, guildId, 'Voice', 'VOICE');
     const [x, y] = members as [Client, Client];
     const px = await joinWithPeer(a, x, voice);
-    const py = await joinWithPeer(b, y, voice);
+    // y's socket is on b, its answers go to a (no sticky sessions): a relays them to b
+    const py = await joinWithPeer(b, y, voice, a);
     try {
       await rises('x hears y', () => px.peer.packetsFrom(py.peer.tag));
       await rises('y hears x', () => py.peer.packetsFrom(px.peer.tag));
