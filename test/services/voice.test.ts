@@ -173,6 +173,30 @@ describe('mute, deafen, move, disconnect', () => {
     }
   });
 
+  it("voiceStates leaves out the channels the subscriber may not view", async () => {
+    const { owner, members, voice, other, guildId } = await voiceGuild(2);
+    const [a, b] = members as [Client, Client];
+    await owner.ok(
+      `mutation($c: ID!, $u: ID!) { setChannelPermissionOverwrite(channelId: $c, targetType: MEMBER, targetId: $u, allow: [], deny: [VIEW_CHANNEL]) { targetId } }`,
+      { c: voice, u: b.userId },
+    );
+    const ws = wsClient(server.wsUrl, b.token);
+    const events = subscribe<{ voiceStates: any }>(ws, EVENTS, { g: guildId });
+    await waitForListener(server, 'voiceEvent', localId(guildId));
+    try {
+      await join(a, voice);
+      await a.ok(`mutation { setVoiceState(selfMute: true) { selfMute } }`);
+      await join(owner, other);
+      // the first event b receives is the owner's, in the channel b may view
+      expect((await events.next()).voiceStates).toMatchObject({ kind: 'JOINED', state: { user: { id: owner.userId }, channel: { id: other } } });
+      expect(events.pending()).toEqual([]);
+      await b.fails('NOT_FOUND', STATES, { c: voice });
+    } finally {
+      events.close();
+      await ws.dispose();
+    }
+  });
+
   it('voiceStates is for members and ends when they are removed', async () => {
     const { owner, members, guildId } = await voiceGuild(1);
     const stranger = await signUp(server.graphqlUrl);
