@@ -333,7 +333,11 @@ export class VoiceService {
         offer = await this.media.join(state.channelId, sessionId, userId);
       } catch (err) {
         this.onError(err, 'voice: media join failed');
-        throw (err as { code?: string }).code === 'LIMIT' ? conflict('This voice channel is full on its media node.', 'sessionId') : new Error('media node unavailable');
+        const code = (err as { code?: string }).code;
+        if (code === 'LIMIT') throw conflict('This voice channel is full on its media node.', 'sessionId');
+        // the node has this participant already: the session is open elsewhere
+        if (code === 'CONFLICT') throw conflict('This voice session is already open.', 'sessionId');
+        throw new Error('media node unavailable', { cause: err });
       }
       const current = await this.registry.get(userId);
       if (current && current.sessionId === sessionId && (current.selfMute || current.serverMute || current.selfDeaf || current.serverDeaf))
