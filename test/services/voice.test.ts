@@ -248,6 +248,12 @@ describe('voice sessions', () => {
     const ws = wsClient(server.wsUrl, a.token);
     const wrong = subscribe(ws, SIGNALS, { s: second.sessionId, t: first.voiceToken });
     expect((await wrong.errors)[0]?.extensions?.code).toBe('FORBIDDEN');
+    // the right token opens it, once
+    const right = subscribe<any>(ws, SIGNALS, { s: second.sessionId, t: second.voiceToken });
+    expect((await right.next(10_000)).voiceSignals.__typename).toBe('VoiceOffer');
+    const again = subscribe(ws, SIGNALS, { s: second.sessionId, t: second.voiceToken });
+    expect((await again.errors)[0]?.extensions?.code).toBe('CONFLICT');
+    right.close();
     await ws.dispose();
   });
 });
