@@ -281,6 +281,8 @@ export class VoiceMedia {
   }
 
   private async checkNodes() {
+    // nothing to check (and no Redis connection to open) before this instance used a node
+    if (this.connections.size === 0) return;
     const live = new Set((await listMediaNodes(this.rawRedis(), this.options.config.REDIS_KEY_PREFIX)).map((n) => n.id));
     for (const [nodeId, pending] of [...this.connections]) {
       if (live.has(nodeId)) continue;

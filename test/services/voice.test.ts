@@ -3,13 +3,23 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Client, createChannel, guildWithMembers, localId, signUp } from '../support/client.js';
-import { type TestServer, startTestServer, waitForListener } from '../support/app.js';
+import { type RunningMediaNode, loadMediaConfig, startMediaNode } from '../../media/src/index.js';
+import { type TestServer, startTestServer, usingRedis, waitForListener } from '../support/app.js';
+import { testRedisKeyPrefix } from '../support/redis.js';
 import { subscribe, wsClient } from '../support/ws.js';
 
+const MEDIA_SECRET = 'media-secret-for-tests-0123';
 let server: TestServer;
+// with Redis the API uses the media nodes announced there: one for this file
+let media: RunningMediaNode | undefined;
 beforeAll(async () => {
+  if (usingRedis)
+    media = await startMediaNode(
+      loadMediaConfig({ NODE_ENV: 'test', MEDIA_PORT: '0', MEDIA_SECRET, REDIS_URL: process.env.TEST_REDIS_URL, REDIS_KEY_PREFIX: testRedisKeyPrefix, LOG_LEVEL: 'silent' }),
+    );
   server = await startTestServer({
     env: {
+      MEDIA_SECRET,
       VOICE_STUN_URLS: 'stun:stun.example.com:3478',
       VOICE_TURN_URLS: 'turn:turn.example.com:3478?transport=udp,turns:turn.example.com:5349',
       VOICE_TURN_SECRET: 'turn-secret-turn-secret',
@@ -17,7 +27,10 @@ beforeAll(async () => {
     },
   });
 });
-afterAll(() => server?.stop());
+afterAll(async () => {
+  await server?.stop();
+  await media?.stop();
+});
 
 const JOIN = `mutation($c: ID!) { joinVoiceChannel(channelId: $c) { sessionId voiceToken channelId iceServers { urls username credential } } }`;
 const STATES = `query($c: ID!) { channel(id: $c) { voiceStates { user { id } channel { id } selfMute selfDeaf serverMute serverDeaf speaking joinedAt } } }`;
