@@ -15,10 +15,10 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Several instances need servers they can share: only with real PostgreSQL and Redis.
     // A PostgreSQL outage needs a PostgreSQL server to cut off.
-    // The media node's announcement needs a Redis server.
+    // The media node's announcement (and the API reading it) needs a Redis server.
     exclude: [
-      ...(process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL ? [] : ['test/realtime/cluster.test.ts', 'test/db/postgresOutage.test.ts']),
-      ...(process.env.TEST_REDIS_URL ? [] : ['test/media/registry.test.ts']),
+      ...(process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL ? [] : ['test/realtime/cluster.test.ts', 'test/realtime/voiceCluster.test.ts', 'test/db/postgresOutage.test.ts']),
+      ...(process.env.TEST_REDIS_URL ? [] : ['test/media/registry.test.ts', 'test/voice/mediaRegistry.test.ts']),
     ],
     // Every test file boots its own server on its own database: files run in parallel.
     pool: 'forks',

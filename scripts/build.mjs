@@ -108,6 +108,7 @@ function entryOf(key) {
 }
 
 const isSource = (file) => SOURCE_ROOTS.some((r) => file.startsWith(r.dir + path.sep));
+const rootOf = (file) => SOURCE_ROOTS.find((r) => file.startsWith(r.dir + path.sep));
 
 /** Whether dist/ is missing or older than the sources, the Prisma schema or the build inputs. */
 export function sourcesNeedBuild() {
@@ -216,7 +217,15 @@ function bundleOptions(entryPoints, external, outdir) {
         setup(build) {
           build.onResolve({ filter: /^\.\.?\// }, (args) => {
             if (args.kind === 'entry-point' || !isSource(args.importer)) return undefined;
-            return { path: args.path, external: true };
+            const from = rootOf(args.importer);
+            const target = path.resolve(path.dirname(args.importer), args.path);
+            const to = rootOf(target);
+            if (!to || to === from) return { path: args.path, external: true };
+            // an import across source trees (the API starting the media node in-process): the
+            // path between the two files' places under dist/, which differs from the sources'
+            const placed = (file, root) => path.join(DIST, root.out, path.relative(root.dir, file));
+            const rel = path.relative(path.dirname(placed(args.importer, from)), placed(target, to)).split(path.sep).join('/');
+            return { path: rel.startsWith('.') ? rel : `./${rel}`, external: true };
           });
         },
       },

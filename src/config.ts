@@ -8,6 +8,13 @@ const bool = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 
+const urlList = (pattern: RegExp, message: string) =>
+  z
+    .string()
+    .transform((v) => v.split(',').map((u) => u.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(pattern, message)))
+    .default([]);
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -87,6 +94,14 @@ const EnvSchema = z.object({
   TOTP_ENCRYPTION_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   TWO_FACTOR_FAILURE_LIMIT: int(0).default(5),
   TWO_FACTOR_CHALLENGE_TTL_SECONDS: int(1, 3600).default(300),
+  // voice (issue #12): ICE servers handed to clients, and an external media node
+  VOICE_STUN_URLS: urlList(/^stuns?:/, 'each STUN URL must start with stun: or stuns:'),
+  VOICE_TURN_URLS: urlList(/^turns?:/, 'each TURN URL must start with turn: or turns:'),
+  VOICE_TURN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  VOICE_TURN_TTL_SECONDS: int(60, 7 * 24 * 3600).default(3600),
+  VOICE_TOKEN_TTL_SECONDS: int(10, 3600).default(300),
+  MEDIA_URL: z.string().regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL').optional(),
+  MEDIA_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 export type Config = Omit<z.infer<typeof EnvSchema>, 'JWT_SECRET' | 'GRAPHIQL' | 'GRAPHQL_INTROSPECTION'> & {
@@ -98,7 +113,7 @@ export type Config = Omit<z.infer<typeof EnvSchema>, 'JWT_SECRET' | 'GRAPHIQL' |
 
 /** Secrets may come from files (Docker/Kubernetes secrets): `JWT_SECRET_FILE=/run/secrets/jwt`
  *  reads JWT_SECRET from that file (trailing newline dropped) unless JWT_SECRET itself is set. */
-export const SECRET_FILE_VARIABLES = ['JWT_SECRET', 'JWT_PREVIOUS_SECRETS', 'METRICS_TOKEN', 'DATABASE_URL', 'REDIS_URL', 'TOTP_ENCRYPTION_KEY'] as const;
+export const SECRET_FILE_VARIABLES = ['JWT_SECRET', 'JWT_PREVIOUS_SECRETS', 'METRICS_TOKEN', 'DATABASE_URL', 'REDIS_URL', 'TOTP_ENCRYPTION_KEY', 'VOICE_TURN_SECRET', 'MEDIA_SECRET'] as const;
 
 function readSecretFiles(env: Record<string, string>): Record<string, string> {
   const out = { ...env };
@@ -131,6 +146,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const cfg = parsed.data;
   if (!cfg.JWT_SECRET && cfg.NODE_ENV === 'production') {
     throw new ConfigError('Invalid configuration:\n  JWT_SECRET: required when NODE_ENV=production');
+  }
+  if (cfg.VOICE_TURN_URLS.length > 0 && !cfg.VOICE_TURN_SECRET) {
+    throw new ConfigError('Invalid configuration:\n  VOICE_TURN_SECRET: required with VOICE_TURN_URLS');
+  }
+  if (cfg.MEDIA_URL && !cfg.MEDIA_SECRET) {
+    throw new ConfigError('Invalid configuration:\n  MEDIA_SECRET: required with MEDIA_URL');
   }
   if (cfg.HTTP_HEADERS_TIMEOUT_MS > cfg.HTTP_REQUEST_TIMEOUT_MS) {
     throw new ConfigError('Invalid configuration:\n  HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS');

@@ -24,6 +24,7 @@ import { createServices } from './services/index.js';
 import { startHousekeeping } from './housekeeping.js';
 import { drainHttp, runShutdown } from './shutdown.js';
 import { sendJson } from './http/responses.js';
+import { VoiceMedia } from './voice/media.js';
 
 export interface App {
   /** Listens on `port` (0 picks a free one); resolves to the bound port. */
@@ -57,6 +58,8 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
   }
   const realtime = await createRealtimeBackend(config, log);
   const { pubsub } = realtime;
+  const media = new VoiceMedia({ config, log, redis: realtime.redis });
+  await media.start();
   const services = createServices({
     db: db.prisma,
     statements: db.statements,
@@ -65,12 +68,15 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
     connections: realtime.connections,
     typingRegistry: realtime.typingRegistry,
     activityRegistry: realtime.activityRegistry,
+    voiceRegistry: realtime.voiceRegistry,
+    media,
     redis: realtime.redis,
     onError: (err, what = 'presence heartbeat failed') => log.warn({ err }, what),
   });
   await services.lobby.ensure();
   services.presence.start();
   services.activity.start();
+  services.voice.start();
   await services.auth.start();
   const housekeeping = startHousekeeping({ services, config, log });
   const uploads = createUploadRoutes({ attachments: services.attachments, auth: services.auth, log });
@@ -165,6 +171,8 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
         // users this instance held still go offline when their presence entries expire
         { name: 'presence', run: () => services.presence.stop(), critical: false },
         { name: 'channel activity', run: () => services.activity.stop(), critical: false },
+        { name: 'voice', run: () => services.voice.stop(), critical: false },
+        { name: 'media', run: () => media.stop(), critical: false },
         { name: 'realtime', run: () => realtime.close() },
         { name: 'database', run: () => db.close() },
       ]);

@@ -27,6 +27,9 @@ export interface ChannelSnapshot {
   topic: string | null;
   position: number;
   createdAt: string;
+  /** VOICE channels' settings (absent: the defaults) */
+  userLimit?: number;
+  bitrate?: number;
 }
 
 export interface GuildSnapshot {
@@ -137,6 +140,43 @@ export interface SessionEndedPayload {
   userId: string;
 }
 
+/** One user's voice state as events carry it: the user and channel travel with it. */
+export interface VoiceStateSnapshot {
+  user: UserSnapshot;
+  channel: ChannelSnapshot;
+  selfMute: boolean;
+  selfDeaf: boolean;
+  serverMute: boolean;
+  serverDeaf: boolean;
+  speaking: boolean;
+  joinedAt: string;
+}
+
+export type VoiceEventKind = 'JOINED' | 'LEFT' | 'MOVED' | 'UPDATED' | 'SPEAKING';
+
+/** A change of who is in the guild's voice channels, or how. `state` is the state after it
+ *  (for LEFT: the last one); `previousChannelId` is where a MOVED user came from. */
+export interface VoiceEventPayload {
+  kind: VoiceEventKind;
+  guildId: string;
+  state: VoiceStateSnapshot;
+  previousChannelId: string | null;
+  /** the channel has permission overwrites: each subscriber's view is checked */
+  restricted: boolean;
+}
+
+export type VoiceCloseReason = 'LEFT' | 'REPLACED' | 'MOVED' | 'DISCONNECTED' | 'TRANSPORT_FAILED' | 'EXPIRED';
+
+/** What the media node has for one participant's browser, relayed to its voiceSignals stream. */
+export type VoiceSignalPayload =
+  | { kind: 'OFFER'; sessionId: string; sdp: string }
+  | { kind: 'CLOSED'; sessionId: string; reason: VoiceCloseReason }
+  /** internal: the instance holding the session sets the node's forwarding (never delivered) */
+  | { kind: 'FORWARDING'; sessionId: string; muted: boolean; deafened: boolean }
+  /** internal: an answer or candidate sent to another instance than the session's, relayed to it */
+  | { kind: 'ANSWER'; sessionId: string; sdp: string }
+  | { kind: 'CANDIDATE'; sessionId: string; candidate: unknown };
+
 /** topic → [key it is scoped by, payload] */
 export interface Topics {
   messageAdded: [channelId: string, payload: MessageSnapshot];
@@ -149,6 +189,10 @@ export interface Topics {
   /** a DM or group chat's membership changes (its streams are cut as a guild's are) */
   directChannelEvent: [channelId: string, payload: DirectChannelEventPayload];
   channelActivity: [channelId: string, payload: ChannelActivityPayload];
+  /** voice joins, leaves, moves, mutes and speaking in the guild's voice channels */
+  voiceEvent: [guildId: string, payload: VoiceEventPayload];
+  /** the media node's offers and the end of one voice session, for its participant */
+  voiceSignal: [sessionId: string, payload: VoiceSignalPayload];
   /** one channel for every instance: few events, each of interest to all */
   sessionEnded: [scope: 'all', payload: SessionEndedPayload];
 }

@@ -5,9 +5,9 @@ import type { Config } from '../config.js';
 import { createMemoryPubSub } from '../pubsub/memory.js';
 import { connectRedis, createRedisPubSub } from '../pubsub/redis.js';
 import type { PubSub } from '../pubsub/topics.js';
-import { MemoryActivityRegistry, MemoryConnectionRegistry, MemoryTypingRegistry } from './memory.js';
-import { RedisActivityRegistry, RedisConnectionRegistry, RedisTypingRegistry } from './redis.js';
-import type { ActivityRegistry, ConnectionRegistry, TypingRegistry } from './registries.js';
+import { MemoryActivityRegistry, MemoryConnectionRegistry, MemoryTypingRegistry, MemoryVoiceRegistry } from './memory.js';
+import { RedisActivityRegistry, RedisConnectionRegistry, RedisTypingRegistry, RedisVoiceRegistry } from './redis.js';
+import type { ActivityRegistry, ConnectionRegistry, TypingRegistry, VoiceRegistry } from './registries.js';
 
 export interface RealtimeBackend {
   kind: 'memory' | 'redis';
@@ -15,6 +15,7 @@ export interface RealtimeBackend {
   connections: ConnectionRegistry;
   typingRegistry: TypingRegistry;
   activityRegistry: ActivityRegistry;
+  voiceRegistry: VoiceRegistry;
   /** a command connection for shared counters (rate limits); absent in memory */
   redis?: Redis;
   /** resolves when the backend answers (readiness) */
@@ -30,6 +31,7 @@ export async function createRealtimeBackend(config: Config, log: Logger): Promis
       connections: new MemoryConnectionRegistry(),
       typingRegistry: new MemoryTypingRegistry(),
       activityRegistry: new MemoryActivityRegistry(),
+      voiceRegistry: new MemoryVoiceRegistry(),
       ping: async () => {},
       close: async () => {},
     };
@@ -44,6 +46,7 @@ export async function createRealtimeBackend(config: Config, log: Logger): Promis
     connections: new RedisConnectionRegistry(state),
     typingRegistry: new RedisTypingRegistry(state),
     activityRegistry: new RedisActivityRegistry(state),
+    voiceRegistry: new RedisVoiceRegistry(state),
     redis: state,
     ping: async () => {
       await state.ping();

@@ -1,5 +1,5 @@
 // Single-process registries (the embedded default).
-import type { ActivityRegistry, ConnectionRegistry, TypingRegistry } from './registries.js';
+import type { ActivityRegistry, ConnectionRegistry, TypingRegistry, VoiceRegistry, VoiceStateEntry } from './registries.js';
 
 export class MemoryTypingRegistry implements TypingRegistry {
   private readonly channels = new Map<string, Map<string, number>>();
@@ -126,5 +126,64 @@ export class MemoryActivityRegistry implements ActivityRegistry {
   async activeIn(channelId: string) {
     const users = this.channels.get(channelId);
     return users ? [...users.keys()].filter((userId) => Boolean(this.holds(channelId, userId)?.size)) : [];
+  }
+}
+
+export class MemoryVoiceRegistry implements VoiceRegistry {
+  private readonly users = new Map<string, { entry: VoiceStateEntry; expiresAt: number }>();
+
+  private live(userId: string, now = Date.now()) {
+    const held = this.users.get(userId);
+    return held && held.expiresAt > now ? held : undefined;
+  }
+
+  async put(entry: VoiceStateEntry, expiresAt: number) {
+    const before = this.live(entry.userId)?.entry ?? null;
+    this.users.set(entry.userId, { entry: { ...entry }, expiresAt });
+    return before;
+  }
+
+  async get(userId: string) {
+    const held = this.live(userId);
+    return held ? { ...held.entry } : null;
+  }
+
+  async update(userId: string, sessionId: string, patch: Partial<VoiceStateEntry>) {
+    const held = this.live(userId);
+    if (!held || held.entry.sessionId !== sessionId) return null;
+    held.entry = { ...held.entry, ...patch, userId };
+    return { ...held.entry };
+  }
+
+  async remove(userId: string, sessionId?: string) {
+    const held = this.live(userId);
+    if (!held || (sessionId !== undefined && held.entry.sessionId !== sessionId)) return null;
+    this.users.delete(userId);
+    return held.entry;
+  }
+
+  async inChannel(channelId: string) {
+    const now = Date.now();
+    return [...this.users.values()]
+      .filter((h) => h.expiresAt > now && h.entry.channelId === channelId)
+      .map((h) => ({ ...h.entry }))
+      .sort((a, b) => a.joinedAt.localeCompare(b.joinedAt) || a.userId.localeCompare(b.userId));
+  }
+
+  async heartbeat(sessions: { userId: string; sessionId: string }[], expiresAt: number) {
+    for (const { userId, sessionId } of sessions) {
+      const held = this.users.get(userId);
+      if (held && held.entry.sessionId === sessionId) held.expiresAt = Math.max(held.expiresAt, expiresAt);
+    }
+  }
+
+  async sweep(now: number) {
+    const gone: VoiceStateEntry[] = [];
+    for (const [userId, held] of [...this.users]) {
+      if (held.expiresAt > now) continue;
+      this.users.delete(userId);
+      gone.push(held.entry);
+    }
+    return gone;
   }
 }

@@ -2,7 +2,7 @@
 // members scored by their expiry time (ms): whatever a crashed instance left behind lapses,
 // and the sweep of any surviving instance reports it, exactly once (ZREM decides).
 import type { Redis } from 'ioredis';
-import type { ActivityRegistry, ConnectionRegistry, TypingRegistry } from './registries.js';
+import type { ActivityRegistry, ConnectionRegistry, TypingRegistry, VoiceRegistry, VoiceStateEntry } from './registries.js';
 
 const typingKey = (channelId: string) => `typing:${channelId}`;
 const connsKey = (userId: string) => `presence:conns:${userId}`;
@@ -200,5 +200,125 @@ export class RedisActivityRegistry implements ActivityRegistry {
 
   async activeIn(channelId: string) {
     return this.redis.zrangebyscore(activeKey(channelId), `(${Date.now()}`, '+inf');
+  }
+}
+
+/** user → voice state JSON */
+const VOICE_STATES_KEY = 'voice:states';
+/** user → expiry of their voice state: liveness, and what the sweep looks through */
+const VOICE_ENTRIES_KEY = 'voice:entries';
+/** an index of who may be in a channel: members are checked against the states when read */
+const voiceChannelKey = (channelId: string) => `voice:channel:${channelId}`;
+
+// KEYS: states, entries, channel. ARGV: userId, json, expiresAt, now. The replaced state if it was live.
+const VOICE_PUT = `
+local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+local before = redis.call('HGET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+if before and score and tonumber(score) > tonumber(ARGV[4]) then return before end
+return false`;
+
+// KEYS: states, entries, channel (of the patch, or any key). ARGV: userId, sessionId, patch, now.
+const VOICE_UPDATE = `
+local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not score or tonumber(score) <= tonumber(ARGV[4]) then return false end
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return false end
+local state = cjson.decode(raw)
+if state.sessionId ~= ARGV[2] then return false end
+for k, v in pairs(cjson.decode(ARGV[3])) do state[k] = v end
+local encoded = cjson.encode(state)
+redis.call('HSET', KEYS[1], ARGV[1], encoded)
+if state.channelId then redis.call('ZADD', KEYS[3], score, ARGV[1]) end
+return encoded`;
+
+// KEYS: states, entries. ARGV: userId, sessionId ('' = any), now.
+const VOICE_REMOVE = `
+local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not score or tonumber(score) <= tonumber(ARGV[3]) then return false end
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return false end
+if ARGV[2] ~= '' and cjson.decode(raw).sessionId ~= ARGV[2] then return false end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return raw`;
+
+// KEYS: states, entries. ARGV: expiresAt, then userId, sessionId pairs.
+const VOICE_HEARTBEAT = `
+for i = 2, #ARGV, 2 do
+  local raw = redis.call('HGET', KEYS[1], ARGV[i])
+  if raw and cjson.decode(raw).sessionId == ARGV[i + 1] then redis.call('ZADD', KEYS[2], 'XX', 'GT', ARGV[1], ARGV[i]) end
+end
+return 0`;
+
+// KEYS: states, entries. ARGV: userId, now. The lapsed state, once.
+const VOICE_SWEEP_ONE = `
+local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not score or tonumber(score) > tonumber(ARGV[2]) then return false end
+redis.call('ZREM', KEYS[2], ARGV[1])
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[1], ARGV[1])
+return raw`;
+
+const parseVoice = (raw: unknown): VoiceStateEntry | null => (typeof raw === 'string' ? (JSON.parse(raw) as VoiceStateEntry) : null);
+
+export class RedisVoiceRegistry implements VoiceRegistry {
+  constructor(private readonly redis: Redis) {}
+
+  async put(entry: VoiceStateEntry, expiresAt: number) {
+    const keys = [VOICE_STATES_KEY, VOICE_ENTRIES_KEY, voiceChannelKey(entry.channelId)];
+    return parseVoice(await this.redis.eval(VOICE_PUT, 3, ...keys, entry.userId, JSON.stringify(entry), expiresAt, Date.now()));
+  }
+
+  async get(userId: string) {
+    const [score, raw] = await Promise.all([this.redis.zscore(VOICE_ENTRIES_KEY, userId), this.redis.hget(VOICE_STATES_KEY, userId)]);
+    return score !== null && Number(score) > Date.now() ? parseVoice(raw) : null;
+  }
+
+  async update(userId: string, sessionId: string, patch: Partial<VoiceStateEntry>) {
+    const channelKey = voiceChannelKey(patch.channelId ?? '-');
+    return parseVoice(
+      await this.redis.eval(VOICE_UPDATE, 3, VOICE_STATES_KEY, VOICE_ENTRIES_KEY, channelKey, userId, sessionId, JSON.stringify(patch), Date.now()),
+    );
+  }
+
+  async remove(userId: string, sessionId?: string) {
+    return parseVoice(await this.redis.eval(VOICE_REMOVE, 2, VOICE_STATES_KEY, VOICE_ENTRIES_KEY, userId, sessionId ?? '', Date.now()));
+  }
+
+  async inChannel(channelId: string) {
+    const key = voiceChannelKey(channelId);
+    const userIds = await this.redis.zrange(key, 0, -1);
+    if (userIds.length === 0) return [];
+    const [raws, scores] = await Promise.all([this.redis.hmget(VOICE_STATES_KEY, ...userIds), this.redis.zmscore(VOICE_ENTRIES_KEY, ...userIds)]);
+    const now = Date.now();
+    const states: VoiceStateEntry[] = [];
+    const stale: string[] = [];
+    userIds.forEach((userId, i) => {
+      const state = parseVoice(raws[i]);
+      const score = scores[i];
+      if (state && state.channelId === channelId && score != null && Number(score) > now) states.push(state);
+      else if (!state || state.channelId !== channelId) stale.push(userId);
+    });
+    // the index keeps who moved or left until read: drop them (a racing put adds them back)
+    if (stale.length) await this.redis.zrem(key, ...stale);
+    return states.sort((a, b) => a.joinedAt.localeCompare(b.joinedAt) || a.userId.localeCompare(b.userId));
+  }
+
+  async heartbeat(sessions: { userId: string; sessionId: string }[], expiresAt: number) {
+    if (sessions.length === 0) return;
+    await this.redis.eval(VOICE_HEARTBEAT, 2, VOICE_STATES_KEY, VOICE_ENTRIES_KEY, expiresAt, ...sessions.flatMap((s) => [s.userId, s.sessionId]));
+  }
+
+  async sweep(now: number) {
+    const candidates = await this.redis.zrangebyscore(VOICE_ENTRIES_KEY, '-inf', now, 'LIMIT', 0, SWEEP_BATCH);
+    const gone: VoiceStateEntry[] = [];
+    for (const userId of candidates) {
+      const state = parseVoice(await this.redis.eval(VOICE_SWEEP_ONE, 2, VOICE_STATES_KEY, VOICE_ENTRIES_KEY, userId, now));
+      if (state) gone.push(state);
+    }
+    return gone;
   }
 }

@@ -1,3 +1,5 @@
+import type { ChannelSnapshot, UserSnapshot } from '../pubsub/topics.js';
+
 // Ephemeral real-time state that must be right on every instance and survive a crashed
 // instance without cleanup: who is typing where, and which connections are alive. Entries
 // carry expiry times, so a dead instance's entries simply lapse.
@@ -37,4 +39,45 @@ export interface ActivityRegistry {
   sweep(now: number): Promise<{ channelId: string; userId: string }[]>;
   /** user ids with the channel open now, in no particular order */
   activeIn(channelId: string): Promise<string[]>;
+}
+
+/** One user's voice state, as every instance sees it (plain JSON: it crosses Redis). */
+export interface VoiceStateEntry {
+  userId: string;
+  guildId: string;
+  channelId: string;
+  /** the current voice session (media participant id); a new join or a move makes a new one */
+  sessionId: string;
+  selfMute: boolean;
+  selfDeaf: boolean;
+  serverMute: boolean;
+  serverDeaf: boolean;
+  speaking: boolean;
+  joinedAt: string;
+  /** what events about this state show, carried so that publishing queries nothing */
+  user: UserSnapshot;
+  channel: ChannelSnapshot;
+  /** the channel had permission overwrites when joined: subscribers' views are checked */
+  restricted: boolean;
+}
+
+/**
+ * Who is in which voice channel: one entry per user at most, across instances. Entries carry
+ * an expiry that the instance holding the session extends; a crashed instance's entries lapse
+ * and the sweep of any surviving instance reports each once.
+ */
+export interface VoiceRegistry {
+  /** Makes `entry` the user's voice state; resolves to the one it replaced (still live), if any. */
+  put(entry: VoiceStateEntry, expiresAt: number): Promise<VoiceStateEntry | null>;
+  get(userId: string): Promise<VoiceStateEntry | null>;
+  /** Changes the user's state if it is still session `sessionId`; resolves to the new state (null: not there). */
+  update(userId: string, sessionId: string, patch: Partial<Omit<VoiceStateEntry, 'userId' | 'sessionId' | 'guildId'>> & { sessionId?: string }): Promise<VoiceStateEntry | null>;
+  /** Removes the user's state if it is session `sessionId` (any session when omitted); resolves to what was removed. */
+  remove(userId: string, sessionId?: string): Promise<VoiceStateEntry | null>;
+  /** The states in a voice channel, by joinedAt. */
+  inChannel(channelId: string): Promise<VoiceStateEntry[]>;
+  /** Extends these sessions (this instance's). */
+  heartbeat(sessions: { userId: string; sessionId: string }[], expiresAt: number): Promise<void>;
+  /** States whose expiry passed (a crashed instance, a session never opened); each reported once. */
+  sweep(now: number): Promise<VoiceStateEntry[]>;
 }

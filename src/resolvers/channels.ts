@@ -8,6 +8,8 @@ const CreateChannelInput = builder.inputType('CreateChannelInput', {
     name: t.string({ required: true }),
     type: t.field({ type: ChannelType, defaultValue: 'TEXT' }),
     topic: t.string(),
+    userLimit: t.int({ description: 'VOICE only: most participants at once, 0–99 (0 = no limit, the default).' }),
+    bitrate: t.int({ description: 'VOICE only: audio bitrate in bits/s, 8000–384000 (default 64000).' }),
   }),
 });
 

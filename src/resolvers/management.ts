@@ -13,6 +13,8 @@ const UpdateChannelInput = builder.inputType('UpdateChannelInput', {
     name: t.string(),
     topic: t.string(),
     position: t.int({ description: 'Moves the channel; the others shift to make room.' }),
+    userLimit: t.int({ description: 'VOICE only: most participants at once, 0–99 (0 = no limit).' }),
+    bitrate: t.int({ description: 'VOICE only: audio bitrate in bits/s, 8000–384000.' }),
   }),
 });
 const CreateRoleInput = builder.inputType('CreateRoleInput', {

@@ -30,6 +30,14 @@ export const Channel = builder.prismaNode('Channel', {
     type: t.field({ type: ChannelType, resolve: (channel) => channel.type }),
     topic: t.exposeString('topic', { nullable: true }),
     position: t.exposeInt('position'),
+    userLimit: t.int({
+      description: 'VOICE: most participants at once (0 = no limit; members with MOVE_MEMBERS may exceed it); 0 for other channels.',
+      resolve: (channel) => channel.userLimit ?? 0,
+    }),
+    bitrate: t.int({
+      description: 'VOICE: the audio bitrate clients should encode at, in bits/s (8000–384000).',
+      resolve: (channel) => channel.bitrate ?? 64000,
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     messages: t.connection(
       {

@@ -9,6 +9,7 @@ import './auth.js';
 import './role.js';
 import './realtime.js';
 import './twoFactor.js';
+import './voice.js';
 import '../resolvers/node.js';
 import '../resolvers/auth.js';
 import '../resolvers/users.js';
@@ -24,6 +25,7 @@ import '../resolvers/directChannels.js';
 import '../resolvers/credentials.js';
 import '../resolvers/twoFactor.js';
 import '../resolvers/search.js';
+import '../resolvers/voice.js';
 import { builder } from './builder.js';
 
 export const schema = builder.toSchema();

@@ -91,7 +91,7 @@ export class Access {
   async requireChannel(actor: Actor, channelId: string, what = 'Channel'): Promise<Channel> {
     const userId = actor.requireUser();
     const [row] = await this.db.$queryRaw<ChannelAccessRow[]>`
-      SELECT c.id, c."guildId", c.name, c.type::text AS type, c.topic, c.position, c."createdAt", c."ownerId", c."dmKey",
+      SELECT c.id, c."guildId", c.name, c.type::text AS type, c.topic, c.position, c."createdAt", c."ownerId", c."dmKey", c."userLimit", c.bitrate,
              g."ownerId" AS "guildOwnerId", m.id AS "memberId",
              (c."guildId" IS NULL AND EXISTS (SELECT 1 FROM "ChannelRecipient" cr WHERE cr."channelId" = c.id AND cr."userId" = ${userId})) AS "isRecipient",
              (SELECT json_build_object('id', r.id, 'permissions', r.permissions::text)
@@ -186,6 +186,8 @@ const channelOf = (row: ChannelAccessRow): Channel => ({
   createdAt: row.createdAt,
   ownerId: row.ownerId,
   dmKey: row.dmKey,
+  userLimit: row.userLimit,
+  bitrate: row.bitrate,
 });
 
 const parseOverwrites = (value: unknown): StoredOverwrite[] =>

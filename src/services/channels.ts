@@ -18,12 +18,40 @@ export interface CreateChannelInput {
   name: string;
   type?: ChannelKind | null;
   topic?: string | null;
+  /** VOICE only: 0–99, 0 = no limit */
+  userLimit?: number | null;
+  /** VOICE only: 8000–384000 bits/s */
+  bitrate?: number | null;
 }
 
 export interface UpdateChannelInput {
   name?: string | null;
   topic?: string | null;
   position?: number | null;
+  userLimit?: number | null;
+  bitrate?: number | null;
+}
+
+export const VOICE_USER_LIMIT_MAX = 99;
+export const VOICE_BITRATE_MIN = 8000;
+export const VOICE_BITRATE_MAX = 384_000;
+
+/** The voice settings of a create or update, checked; a TEXT channel takes none. */
+function voiceSettings(type: ChannelKind, input: { userLimit?: number | null; bitrate?: number | null }) {
+  const data: { userLimit?: number; bitrate?: number } = {};
+  if (input.userLimit != null) {
+    if (type !== 'VOICE') throw badInput('Only a voice channel has a user limit.', 'userLimit');
+    if (!Number.isInteger(input.userLimit) || input.userLimit < 0 || input.userLimit > VOICE_USER_LIMIT_MAX)
+      throw badInput(`The user limit is a whole number from 0 (no limit) to ${VOICE_USER_LIMIT_MAX}.`, 'userLimit');
+    data.userLimit = input.userLimit;
+  }
+  if (input.bitrate != null) {
+    if (type !== 'VOICE') throw badInput('Only a voice channel has a bitrate.', 'bitrate');
+    if (!Number.isInteger(input.bitrate) || input.bitrate < VOICE_BITRATE_MIN || input.bitrate > VOICE_BITRATE_MAX)
+      throw badInput(`The bitrate is a whole number of bits per second from ${VOICE_BITRATE_MIN} to ${VOICE_BITRATE_MAX}.`, 'bitrate');
+    data.bitrate = input.bitrate;
+  }
+  return data;
 }
 
 export class ChannelService {
@@ -72,13 +100,14 @@ export class ChannelService {
     }
     const name = check(rules.channelName, input.name, 'name');
     const topic = checkOptional(rules.topic, input.topic, 'topic') ?? null;
+    const settings = voiceSettings(input.type ?? 'TEXT', input);
     const last = await this.db.channel.findFirst({
       where: { guildId: input.guildId },
       orderBy: { position: 'desc' },
       select: { position: true },
     });
     const channel = await this.db.channel.create({
-      data: { id: newId(), guildId: input.guildId, name, topic, type: input.type ?? 'TEXT', position: (last?.position ?? -1) + 1 },
+      data: { id: newId(), guildId: input.guildId, name, topic, type: input.type ?? 'TEXT', position: (last?.position ?? -1) + 1, ...settings },
     });
     await this.pubsub.publish('guildEvent', input.guildId, {
       kind: 'CHANNEL_CREATED',
@@ -95,6 +124,7 @@ export class ChannelService {
     const data = {
       ...(input.name != null ? { name: check(rules.channelName, input.name, 'name') } : {}),
       ...(input.topic !== undefined ? { topic: checkOptional(rules.topic, input.topic, 'topic') || null } : {}),
+      ...voiceSettings(channel.type, input),
     };
     if (input.position != null) {
       if (!Number.isInteger(input.position) || input.position < 0) {

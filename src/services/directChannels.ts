@@ -137,7 +137,7 @@ export class DirectChannelService {
   async list(actor: Actor): Promise<Channel[]> {
     const self = actor.requireUser();
     const rows = await this.db.$queryRaw<ChannelRow[]>`
-      SELECT c.id, c."guildId", c.name, c.type::text AS type, c.topic, c.position, c."createdAt", c."ownerId", c."dmKey"
+      SELECT c.id, c."guildId", c.name, c.type::text AS type, c.topic, c.position, c."createdAt", c."ownerId", c."dmKey", c."userLimit", c.bitrate
       FROM "ChannelRecipient" cr JOIN "Channel" c ON c.id = cr."channelId"
       WHERE cr."userId" = ${self}
       -- the channel as a range, not "=", so the newest message is read off the channel's index

@@ -17,7 +17,9 @@ import { ModerationService } from './moderation.js';
 import { OverwriteService } from './overwrites.js';
 import { ReactionService } from './reactions.js';
 import { RoleService } from './roles.js';
-import type { ActivityRegistry, ConnectionRegistry, TypingRegistry } from '../realtime/registries.js';
+import type { ActivityRegistry, ConnectionRegistry, TypingRegistry, VoiceRegistry } from '../realtime/registries.js';
+import type { VoiceMedia } from '../voice/media.js';
+import { VoiceService } from './voice.js';
 import { ActivityService } from './activity.js';
 import { Passwords } from './passwords.js';
 import { SearchService } from './search.js';
@@ -40,12 +42,15 @@ export interface ServiceDeps {
   connections: ConnectionRegistry;
   typingRegistry: TypingRegistry;
   activityRegistry: ActivityRegistry;
+  voiceRegistry: VoiceRegistry;
+  /** the media nodes (src/voice/media.ts) */
+  media: VoiceMedia;
   onError?: (err: unknown, what?: string) => void;
   /** shared counters across instances; rate limits count in memory without it */
   redis?: Redis;
 }
 
-export function createServices({ db, statements, pubsub, config, connections, typingRegistry, activityRegistry, onError, redis }: ServiceDeps) {
+export function createServices({ db, statements, pubsub, config, connections, typingRegistry, activityRegistry, voiceRegistry, media, onError, redis }: ServiceDeps) {
   const access = new Access(db);
   const limits = new RateLimits(
     {
@@ -85,6 +90,8 @@ export function createServices({ db, statements, pubsub, config, connections, ty
       ...config.JWT_PREVIOUS_SECRETS,
     ],
   });
+  const realtime = new RealtimeService(access, pubsub, messages, activity);
+  const voice = new VoiceService(db, access, pubsub, voiceRegistry, realtime, roles, media, config, onError);
   return {
     auth: new AuthService(
       db,
@@ -118,7 +125,8 @@ export function createServices({ db, statements, pubsub, config, connections, ty
     readStates,
     presence: new PresenceService(db, pubsub, connections, config.PRESENCE_TTL_MS, onError, users),
     typing,
-    realtime: new RealtimeService(access, pubsub, messages, activity),
+    realtime,
+    voice,
     activity,
     attachments,
     search: new SearchService(db, access, limits),

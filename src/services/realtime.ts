@@ -12,6 +12,7 @@ import type {
   Topics,
   TypingPayload,
   Unlisten,
+  VoiceEventPayload,
 } from '../pubsub/topics.js';
 import type { Access } from './access.js';
 import type { ActivityService } from './activity.js';
@@ -220,6 +221,32 @@ export class RealtimeService {
     });
   }
 
+  /** Voice joins, leaves, moves, mutes and speaking in the guild's voice channels the
+   *  subscriber may view. Events of a channel with overwrites wait for a check of the view,
+   *  and those behind them wait too, so the order stays the order of publication. */
+  voiceStates(actor: Actor, guildId: string): Promise<EventStream<VoiceEventPayload>> {
+    const userId = actor.requireUser();
+    return this.memberStream<VoiceEventPayload>(actor, guildId, 'Guild', async (stream) => {
+      let pending = 0;
+      let queue: Promise<void> = Promise.resolve();
+      stream.onEnd(
+        await this.pubsub.listen('voiceEvent', guildId, (e) => {
+          const restricted = e.restricted || (e.previousChannelId !== null && e.kind === 'MOVED');
+          if (!restricted && pending === 0) return stream.push(e);
+          pending += 1;
+          queue = queue
+            .then(async () => {
+              if (!restricted || (await this.access.usersWhoCannotView(e.state.channel.id, [userId])).length === 0) stream.push(e);
+            })
+            .catch(() => {})
+            .finally(() => {
+              pending -= 1;
+            });
+        }),
+      );
+    });
+  }
+
   /** Messages that mention the viewer, in any guild they belong to. */
   async mentions(actor: Actor): Promise<EventStream<MessageSnapshot>> {
     const userId = actor.requireUser();
@@ -271,7 +298,7 @@ export class RealtimeService {
    * then the revocation watch starts, then access is checked again, so a removal between
    * the two cannot slip by.
    */
-  private async memberStream<T>(
+  async memberStream<T>(
     actor: Actor,
     guildId: string,
     what: 'Guild' | 'Channel',
@@ -322,7 +349,7 @@ export class RealtimeService {
    * its own topic instead, for its recipients leaving or being removed. A channel's guild never
    * changes, so it is looked up once per instance (subscribing again costs that one query).
    */
-  private async channelStream<T>(
+  async channelStream<T>(
     actor: Actor,
     channelId: string,
     feed: (stream: EventStream<T>) => Promise<void>,

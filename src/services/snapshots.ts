@@ -58,7 +58,9 @@ export async function loadUserSnapshots(db: Db, userIds: readonly string[]): Pro
 }
 
 /** From a row, or from a channel that is itself an event's snapshot (dates already text). */
-export const channelSnapshot = (c: Omit<Channel, 'createdAt' | 'ownerId' | 'dmKey'> & { createdAt: Date | string }): ChannelSnapshot => ({
+export const channelSnapshot = (
+  c: Omit<Channel, 'createdAt' | 'ownerId' | 'dmKey' | 'userLimit' | 'bitrate'> & { createdAt: Date | string; userLimit?: number; bitrate?: number },
+): ChannelSnapshot => ({
   id: c.id,
   guildId: c.guildId,
   name: c.name,
@@ -66,6 +68,7 @@ export const channelSnapshot = (c: Omit<Channel, 'createdAt' | 'ownerId' | 'dmKe
   topic: c.topic,
   position: c.position,
   createdAt: typeof c.createdAt === 'string' ? c.createdAt : c.createdAt.toISOString(),
+  ...(c.type === 'VOICE' ? { userLimit: c.userLimit ?? 0, bitrate: c.bitrate ?? 64000 } : {}),
 });
 
 export const guildSnapshot = (g: Guild): GuildSnapshot => ({
