@@ -1,13 +1,14 @@
 // changePassword and changeEmail: the password asked again, the other sessions signed out.
 import type { CloseEvent } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestServer, startTestServer } from '../support/app.js';
+import { type TestServer, startTestServer, waitForListener } from '../support/app.js';
 import {
   Client,
   PASSWORD,
   createGuild,
   failsOnField,
   invite,
+  localId,
   send,
   signIn,
   signUp,
@@ -82,6 +83,8 @@ describe('changePassword', () => {
     const phoneMessages = subscribe(phoneSocket.client, `subscription($c: ID!) { messageAdded(channelId: $c) { id } }`, { c: generalId });
     const hereMessages = subscribe(hereSocket.client, `subscription($c: ID!) { messageAdded(channelId: $c) { content } }`, { c: generalId });
     await Promise.all([phoneSocket.connected, hereSocket.connected]);
+    // graphql-ws acknowledges no subscription: wait until the server holds both
+    await waitForListener(server, 'messageAdded', localId(generalId), 2);
     // both sockets subscribed before the change
     await send(here, generalId, 'before');
     await Promise.all([phoneMessages.next(), hereMessages.next()]);
