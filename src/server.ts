@@ -38,6 +38,9 @@ export interface App {
   readonly log: Logger;
   /** where /metrics is served when METRICS_PORT gives it a listener of its own (after start) */
   readonly metricsUrl: string | undefined;
+  /** Resolves once the embedded default's media node serves (at once with an external one):
+   *  start() begins it in the background, after the API listens. */
+  mediaReady(): Promise<void>;
 }
 
 export interface AppOptions {
@@ -145,6 +148,7 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
     get metricsUrl() {
       return metricsUrl;
     },
+    mediaReady: () => media.ready(),
     async start(port = config.PORT, host = config.HOST) {
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
@@ -153,6 +157,7 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
       const bound = (httpServer.address() as AddressInfo).port;
       url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${bound}`;
       metricsUrl = await metrics.start();
+      media.startEmbeddedInBackground();
       return bound;
     },
     /** Graceful: sockets are closed with 1001 (going away) so clients reconnect elsewhere,

@@ -11,7 +11,9 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
-import { type RunningMediaNode, listMediaNodes, loadMediaConfig, startMediaNode } from '../../media/src/index.js';
+import { loadMediaConfig } from '../../media/src/config.js';
+import { listMediaNodes } from '../../media/src/registry.js';
+import type { RunningMediaNode } from '../../media/src/start.js';
 import type { Config } from '../config.js';
 
 export type MediaEvent =
@@ -102,7 +104,8 @@ export interface VoiceMediaOptions {
 const ROOM_TTL_MS = 60_000;
 
 export class VoiceMedia {
-  private embedded?: RunningMediaNode;
+  /** the in-process node of the embedded default, once something started it */
+  private embedded?: Promise<RunningMediaNode>;
   /** node id → its control connection (or the connection under way) */
   private readonly connections = new Map<string, Promise<ControlConnection>>();
   /** participant → node id, for the participants this instance joined */
@@ -118,10 +121,38 @@ export class VoiceMedia {
     return Boolean(this.options.redis) && !this.options.config.MEDIA_URL;
   }
 
+  private get useEmbedded() {
+    return !this.options.config.MEDIA_URL && !this.options.redis;
+  }
+
   async start(): Promise<void> {
+    const { log } = this.options;
+    if (this.useRegistry) {
+      // a node whose announcement lapsed is gone: its participants leave
+      this.timer = setInterval(() => void this.checkNodes().catch((err: unknown) => log.warn({ err }, 'media node check failed')), 2_000);
+      this.timer.unref();
+    }
+  }
+
+  /**
+   * Starts the embedded default's in-process node once the API serves (called after listen):
+   * loading WebRTC (werift, its DTLS certificate code) costs a few hundred milliseconds of
+   * start-up that chat does not need. A voice join that comes first starts it itself.
+   */
+  startEmbeddedInBackground(): void {
+    if (!this.useEmbedded || this.stopped) return;
+    this.embeddedNode().catch((err: unknown) => this.options.log.error({ err }, 'the embedded media node did not start: voice is unavailable'));
+  }
+
+  async ready(): Promise<void> {
+    if (this.useEmbedded) await this.embeddedNode();
+  }
+
+  private embeddedNode(): Promise<RunningMediaNode> {
+    if (this.embedded) return this.embedded;
     const { config, log } = this.options;
-    if (!config.MEDIA_URL && !this.options.redis) {
-      this.embedded = await startMediaNode(
+    const starting = import('../../media/src/start.js').then(({ startMediaNode }) =>
+      startMediaNode(
         loadMediaConfig({
           NODE_ENV: config.NODE_ENV,
           MEDIA_HOST: '127.0.0.1',
@@ -130,13 +161,14 @@ export class VoiceMedia {
           LOG_LEVEL: config.LOG_LEVEL,
         }),
         { log: log.child({ service: 'media-node' }) },
-      );
-    }
-    if (this.useRegistry) {
-      // a node whose announcement lapsed is gone: its participants leave
-      this.timer = setInterval(() => void this.checkNodes().catch((err: unknown) => log.warn({ err }, 'media node check failed')), 2_000);
-      this.timer.unref();
-    }
+      ),
+    );
+    this.embedded = starting;
+    // a failed start is tried again by the next join
+    starting.catch(() => {
+      if (this.embedded === starting) this.embedded = undefined;
+    });
+    return starting;
   }
 
   async stop(): Promise<void> {
@@ -144,7 +176,8 @@ export class VoiceMedia {
     clearInterval(this.timer);
     for (const pending of this.connections.values()) void pending.then((c) => c.close(), () => {});
     this.connections.clear();
-    await this.embedded?.stop();
+    const embedded = await this.embedded?.catch(() => undefined);
+    await embedded?.stop();
     this.raw?.disconnect();
   }
 
@@ -210,7 +243,9 @@ export class VoiceMedia {
 
   private async nodeFor(roomId: string): Promise<string> {
     const { config, redis } = this.options;
-    if (this.embedded) return this.embedded.id;
+    if (this.useEmbedded) return (await this.embeddedNode().catch((err: unknown) => {
+      throw new MediaUnavailableError(`the embedded media node did not start: ${(err as Error).message}`);
+    })).id;
     if (config.MEDIA_URL) return 'external';
     const prefix = config.REDIS_KEY_PREFIX;
     const key = `voice:room:${roomId}`;
@@ -264,7 +299,10 @@ export class VoiceMedia {
 
   private async addressOf(nodeId: string): Promise<{ url: string; secret: string }> {
     const { config } = this.options;
-    if (this.embedded) return { url: this.embedded.controlUrl, secret: this.embedded.secret };
+    if (this.useEmbedded) {
+      const embedded = await this.embeddedNode();
+      return { url: embedded.controlUrl, secret: embedded.secret };
+    }
     if (config.MEDIA_URL) return { url: config.MEDIA_URL, secret: config.MEDIA_SECRET! };
     const node = (await listMediaNodes(this.rawRedis(), config.REDIS_KEY_PREFIX)).find((n) => n.id === nodeId);
     if (!node) throw new MediaUnavailableError(`media node ${nodeId} is gone`);

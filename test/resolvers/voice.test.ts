@@ -30,6 +30,8 @@ beforeAll(async () => {
     );
   }
   server = await startTestServer({ env: { MEDIA_SECRET, PRESENCE_TTL_MS: '2000' } });
+  // the embedded node starts after the API listens: the first join's 15 s are for the media, not the node's start
+  await server.app.mediaReady();
 });
 afterAll(async () => {
   await server?.stop();

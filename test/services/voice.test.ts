@@ -26,6 +26,7 @@ beforeAll(async () => {
       VOICE_TURN_TTL_SECONDS: '600',
     },
   });
+  await server.app.mediaReady();
 });
 afterAll(async () => {
   await server?.stop();
