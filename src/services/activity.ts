@@ -8,6 +8,7 @@ import type { ChannelActivityPayload, PubSub } from '../pubsub/topics.js';
 import type { ActivityRegistry } from '../realtime/registries.js';
 import type { Access } from './access.js';
 import type { Actor } from './actor.js';
+import { LeaseKeeper } from './leases.js';
 import { loadUserSnapshots } from './snapshots.js';
 
 interface Hold {
@@ -18,8 +19,7 @@ interface Hold {
 export class ActivityService {
   /** this instance's holds: holdId → whose, where */
   private readonly local = new Map<string, Hold>();
-  private timer: NodeJS.Timeout | undefined;
-  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly leases: LeaseKeeper;
 
   constructor(
     private readonly db: Db,
@@ -27,26 +27,23 @@ export class ActivityService {
     private readonly pubsub: PubSub,
     private readonly registry: ActivityRegistry,
     /** a user whose holds all died is gone within this time */
-    private readonly ttlMs: number,
-    private readonly onError: (err: unknown) => void = () => {},
-  ) {}
+    ttlMs: number,
+    onError: (err: unknown) => void = () => {},
+  ) {
+    this.leases = new LeaseKeeper(ttlMs, () => this.tick(), onError);
+  }
 
   private get holdLifetime() {
-    return Math.ceil(this.ttlMs / 2);
+    return this.leases.lifetime;
   }
 
   start(): void {
-    this.timer ??= setInterval(() => {
-      this.tick().catch(this.onError);
-    }, Math.max(50, Math.floor(this.ttlMs / 4)));
-    this.timer.unref();
+    this.leases.start();
   }
 
   /** Lets go of this instance's holds (graceful shutdown): their users leave. */
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await Promise.allSettled([...this.inFlight]);
+    await this.leases.stop();
     await Promise.allSettled([...this.local.keys()].map((holdId) => this.leave(holdId)));
   }
 
@@ -90,10 +87,7 @@ export class ActivityService {
   }
 
   private track<T>(work: Promise<T>): Promise<T> {
-    this.inFlight.add(work);
-    const settle = () => this.inFlight.delete(work);
-    work.then(settle, settle);
-    return work;
+    return this.leases.track(work);
   }
 
   private async tick(): Promise<void> {

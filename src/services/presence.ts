@@ -6,6 +6,7 @@ import type { Db } from '../db/client.js';
 import type { PresenceStatusName, PubSub } from '../pubsub/topics.js';
 import type { ConnectionRegistry } from '../realtime/registries.js';
 import type { Actor } from './actor.js';
+import { LeaseKeeper } from './leases.js';
 import { loadUserSnapshot } from './snapshots.js';
 
 type Preference = 'ONLINE' | 'IDLE' | 'DND' | 'INVISIBLE';
@@ -15,38 +16,32 @@ const shownAs = (preference: Preference): PresenceStatusName => (preference === 
 export class PresenceService {
   /** this instance's live connections: connectionId → userId */
   private readonly local = new Map<string, string>();
-  private timer: NodeJS.Timeout | undefined;
-  /** connects and disconnects under way, so shutdown can wait for them */
-  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly leases: LeaseKeeper;
 
   constructor(
     private readonly db: Db,
     private readonly pubsub: PubSub,
     private readonly registry: ConnectionRegistry,
     /** a user whose last connection died is OFFLINE within this time */
-    private readonly ttlMs: number,
-    private readonly onError: (err: unknown) => void = () => {},
+    ttlMs: number,
+    onError: (err: unknown) => void = () => {},
     /** who may see whose presence: the user themself and those sharing a guild with them */
     private readonly visibility?: { canSee(actor: Actor, userId: string): Promise<boolean> },
-  ) {}
+  ) {
+    this.leases = new LeaseKeeper(ttlMs, () => this.tick(), onError);
+  }
 
-  /** Connections lapse after half the TTL; heartbeats and sweeps run every quarter. */
   private get connectionLifetime() {
-    return Math.ceil(this.ttlMs / 2);
+    return this.leases.lifetime;
   }
 
   start(): void {
-    this.timer ??= setInterval(() => {
-      this.tick().catch(this.onError);
-    }, Math.max(50, Math.floor(this.ttlMs / 4)));
-    this.timer.unref();
+    this.leases.start();
   }
 
   /** Ends this instance's connections (graceful shutdown): their users may go OFFLINE. */
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await Promise.allSettled([...this.inFlight]);
+    await this.leases.stop();
     await Promise.all([...this.local].map(([connectionId, userId]) => this.disconnected(userId, connectionId)));
   }
 
@@ -75,10 +70,7 @@ export class PresenceService {
   }
 
   private track<T>(work: Promise<T>): Promise<T> {
-    this.inFlight.add(work);
-    const settle = () => this.inFlight.delete(work);
-    work.then(settle, settle);
-    return work;
+    return this.leases.track(work);
   }
 
   async setPreference(actor: Actor, status: PresenceStatusName) {

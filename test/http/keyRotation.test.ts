@@ -1,38 +1,16 @@
 // Rotating JWT_SECRET without signing everyone out: tokens name their key (kid); the new
 // secret signs, the old one still verifies until it is dropped from JWT_PREVIOUS_SECRETS.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyId } from '../../src/services/tokens.js';
-import { type TestServer, startTestServer, usingPostgres } from '../support/app.js';
+import { instancesOnOneDatabase } from '../support/app.js';
 import { type Client, clientWithToken, signIn, signUp } from '../support/client.js';
 
 const OLD = 'old-secret-old-secret-old-secret-0123456789';
 const NEW = 'new-secret-new-secret-new-secret-0123456789';
 
-let dir: string | undefined;
-let first: TestServer | undefined;
-
-/** An instance on the one database of this file: beside the first one on PostgreSQL, after it
- *  on the same data directory with PGlite (one process at a time may open it). */
-async function instance(env: Record<string, string>): Promise<TestServer> {
-  if (usingPostgres) {
-    if (!first) return (first = await startTestServer({ env }));
-    return startTestServer({ env, databaseUrl: first.databaseUrl });
-  }
-  dir ??= await mkdtemp(path.join(tmpdir(), 'chat-rotation-'));
-  return startTestServer({ env: { ...env, PGLITE_DATA_DIR: dir } });
-}
-const done = async (server: TestServer) => {
-  if (server !== first) await server.stop();
-};
-
-afterAll(async () => {
-  await first?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+const { instance, done, close } = instancesOnOneDatabase('chat-rotation-');
+afterAll(close);
 
 const VIEWER = '{ viewer { id } }';
 

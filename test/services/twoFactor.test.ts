@@ -1,11 +1,8 @@
 // TOTP secrets at rest across a change of key: sealed with a key derived from JWT_SECRET by
 // default, still opened once TOTP_ENCRYPTION_KEY is set, and sealed again with it on use, so
 // the JWT secret can be rotated away afterwards.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestServer, startTestServer, usingPostgres } from '../support/app.js';
+import { type TestServer, instancesOnOneDatabase } from '../support/app.js';
 import { Authenticator } from '../support/authenticator.js';
 import { Client, PASSWORD, signUp } from '../support/client.js';
 
@@ -13,27 +10,8 @@ const JWT_A = 'jwt-secret-a-jwt-secret-a-jwt-secret-a-0123';
 const JWT_B = 'jwt-secret-b-jwt-secret-b-jwt-secret-b-0123';
 const TOTP_KEY = 'totp-key-totp-key-totp-key-totp-key-0123456';
 
-let dir: string | undefined;
-let first: TestServer | undefined;
-
-/** An instance on the one database of this file: beside the first one on PostgreSQL, after it
- *  on the same data directory with PGlite (one process at a time may open it). */
-async function instance(env: Record<string, string>): Promise<TestServer> {
-  if (usingPostgres) {
-    if (!first) return (first = await startTestServer({ env }));
-    return startTestServer({ env, databaseUrl: first.databaseUrl });
-  }
-  dir ??= await mkdtemp(path.join(tmpdir(), 'chat-totp-keys-'));
-  return startTestServer({ env: { ...env, PGLITE_DATA_DIR: dir } });
-}
-const done = async (server: TestServer) => {
-  if (server !== first) await server.stop();
-};
-
-afterAll(async () => {
-  await first?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+const { instance, done, close } = instancesOnOneDatabase('chat-totp-keys-');
+afterAll(close);
 
 /** Signs in with the password and a code on `server`; the user id of the session. */
 async function signInWithCode(server: TestServer, username: string, code: string): Promise<string> {

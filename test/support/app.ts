@@ -1,5 +1,8 @@
 // Boots the real service for a test file: its own database (a fresh in-memory PGlite, or a
 // fresh database on TEST_DATABASE_URL's server) and, with TEST_REDIS_URL, real Redis.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { type App, buildApp } from '../../src/server.js';
@@ -67,6 +70,34 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
     async stop() {
       await app.stop();
       await database?.drop();
+    },
+  };
+}
+
+/**
+ * Instances with different settings on one database of the calling file, as a restart or a
+ * rolling deploy would see it: beside the first one on PostgreSQL, after it on the same data
+ * directory with PGlite (one process at a time may open it). `done` stops an instance (the
+ * first one on PostgreSQL is kept, it holds the database); `close` ends them all.
+ */
+export function instancesOnOneDatabase(tmpPrefix: string) {
+  let dir: string | undefined;
+  let first: TestServer | undefined;
+  return {
+    async instance(env: Record<string, string>): Promise<TestServer> {
+      if (usingPostgres) {
+        if (!first) return (first = await startTestServer({ env }));
+        return startTestServer({ env, databaseUrl: first.databaseUrl });
+      }
+      dir ??= await mkdtemp(path.join(tmpdir(), tmpPrefix));
+      return startTestServer({ env: { ...env, PGLITE_DATA_DIR: dir } });
+    },
+    async done(server: TestServer): Promise<void> {
+      if (server !== first) await server.stop();
+    },
+    async close(): Promise<void> {
+      await first?.stop();
+      if (dir) await rm(dir, { recursive: true, force: true });
     },
   };
 }
