@@ -212,6 +212,21 @@ function bundleOptions(entryPoints, external, outdir) {
     banner: { js: "import { createRequire as __chatCreateRequire } from 'node:module'; const require = __chatCreateRequire(import.meta.url);" },
     plugins: [
       {
+        // graphql-js ships CommonJS as its main and ES modules beside it (.mjs, no exports
+        // map): every import of it, deep ones too, takes the ES modules, so there is one copy
+        // and its exports are bindings, not the getters of CommonJS interop that execution
+        // would read on every field
+        name: 'graphql-as-esm',
+        setup(build) {
+          build.onResolve({ filter: /^graphql(\/.*)?$/ }, async (args) => {
+            if (args.pluginData?.graphqlEsm) return undefined;
+            const target = args.path === 'graphql' ? 'graphql/index.mjs' : `${args.path.replace(/\.m?js$/, '')}.mjs`;
+            const resolved = await build.resolve(target, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: { graphqlEsm: true } });
+            return resolved.errors.length ? undefined : resolved;
+          });
+        },
+      },
+      {
         // every source file is an entry of its own: between them imports stay as written
         name: 'sources-stay-files',
         setup(build) {
