@@ -1,6 +1,5 @@
 // GraphQL over HTTP (and SSE): the yoga handler with its plugins, in the order they must run,
 // and the parse-and-validate the WebSocket transport shares with it (same limits, same cache).
-import { AsyncResource } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { type DocumentNode, type ExecutionResult, GraphQLError, getOperationAST } from 'graphql';
@@ -17,6 +16,7 @@ import { createGraphiQLRenderer, graphiqlHeaders, graphiqlOptions } from './grap
 import type { createMetrics } from './metrics.js';
 import { persistedQueries } from './persistedQueries.js';
 import { csrfPrevention, disableIntrospection, unreadableRequestsAreBadRequests } from './requestGuards.js';
+import { inRequestScope } from './requestId.js';
 import { sessionBoundStreams } from './sessionBoundStreams.js';
 import type { createUploadRoutes } from './uploads.js';
 
@@ -126,7 +126,7 @@ function directPost(yoga: Yoga, metrics: ReturnType<typeof createMetrics>, maxBo
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     // bound: the answer runs in this request's async context (its request id on log lines)
-    req.on('end', AsyncResource.bind(() => {
+    req.on('end', inRequestScope(() => {
       const body = Buffer.concat(chunks).toString('utf8');
       answer(req, res, body, started).catch((err: unknown) => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });

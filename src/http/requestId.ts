@@ -12,6 +12,16 @@ const SANE_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 /** The id of the request being handled, if any. */
 export const currentRequestId = (): string | undefined => storage.getStore();
 
+/**
+ * `fn`, to run later in the current request's scope: the request body's events come from the
+ * socket's context, not the request's. (AsyncResource.bind would do it too, at the price of a
+ * new async resource and two deprecation wrappers per call.)
+ */
+export function inRequestScope<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
+  const id = storage.getStore();
+  return id === undefined ? fn : (...args: A) => storage.run(id, fn, ...args);
+}
+
 /** Runs `handle` with the request's id in scope, and answers the id in X-Request-Id. */
 export function withRequestId(req: IncomingMessage, res: ServerResponse, handle: () => void): void {
   const given = req.headers['x-request-id'];
