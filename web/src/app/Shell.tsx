@@ -10,6 +10,8 @@ import { GuildRail } from '../features/guilds/GuildRail';
 import { GuildView } from '../features/guilds/GuildView';
 import { InvitePage } from '../features/guilds/InvitePage';
 import { UserPanel } from '../features/members/UserPanel';
+import { VoicePanel } from '../features/voice/VoicePanel';
+import { VoiceProvider } from '../features/voice/VoiceProvider';
 import { graphql } from '../gql';
 import type { ChatClient } from '../lib/client';
 import { Link, navigate, paths, useRoute } from '../lib/router';
@@ -90,6 +92,9 @@ const WatchGuild = graphql(`
           position
           unreadCount
           mentionCount
+          voiceStates {
+            ...VoiceParticipant_state
+          }
         }
       }
       ... on ChannelUpdatedEvent {
@@ -222,6 +227,7 @@ export function Shell({ chat }: { chat: ChatClient }) {
 
   return (
     <LayoutContext.Provider value={{ drawerOpen, setDrawerOpen, membersOpen, setMembersOpen }}>
+      <VoiceProvider chat={chat}>
       <div className={`shell${drawerOpen ? ' drawer-open' : ''}${membersOpen ? ' members-open' : ''}`}>
         {offline ? (
           <div className="connection-banner" role="status">
@@ -242,6 +248,7 @@ export function Shell({ chat }: { chat: ChatClient }) {
                 Create a server
               </button>
             </nav>
+            <VoicePanel />
             <UserPanel />
           </aside>
         )}
@@ -252,6 +259,7 @@ export function Shell({ chat }: { chat: ChatClient }) {
         ))}
         {creating ? <CreateGuildDialog onClose={() => setCreating(false)} /> : null}
       </div>
+      </VoiceProvider>
     </LayoutContext.Provider>
   );
 }
