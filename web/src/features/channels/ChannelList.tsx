@@ -7,6 +7,7 @@ import { type FragmentType, getFragmentData, graphql } from '../../gql';
 import { describeError } from '../../lib/errors';
 import { Link, navigate, paths } from '../../lib/router';
 import { Dialog } from '../../ui/Dialog';
+import { SpeakerIcon } from '../../ui/icons';
 import { useNotices } from '../../ui/notices';
 import { VoiceParticipants } from '../voice/VoiceParticipants';
 import { useVoice } from '../voice/VoiceProvider';
@@ -131,7 +132,7 @@ export function ChannelList({
                     }}
                   >
                     <span aria-hidden="true" className="hash">
-                      🔊
+                      <SpeakerIcon size={16} />
                     </span>
                     <span className="channel-name">{channel.name}</span>
                   </button>

@@ -1,5 +1,6 @@
 // The voice connection at the bottom of the sidebar (as in Discord): where the viewer is
 // connected, and Mute, Deafen and Leave.
+import { HangUpIcon, HeadphonesIcon, MicIcon } from '../../ui/icons';
 import { useVoice } from './VoiceProvider';
 
 const PHASE_TEXT = { idle: '', joining: 'Joining…', connecting: 'Connecting…', connected: 'Voice connected' } as const;
@@ -25,7 +26,7 @@ export function VoicePanel() {
         title={voice.selfMute ? 'Unmute your microphone' : 'Mute your microphone'}
         onClick={voice.toggleMute}
       >
-        {voice.selfMute ? '🔇' : '🎙'}
+        <MicIcon off={voice.selfMute} />
       </button>
       <button
         type="button"
@@ -35,10 +36,10 @@ export function VoicePanel() {
         title={voice.selfDeaf ? 'Undeafen: hear the others again' : 'Deafen: hear nobody'}
         onClick={voice.toggleDeaf}
       >
-        {voice.selfDeaf ? '🔕' : '🎧'}
+        <HeadphonesIcon off={voice.selfDeaf} />
       </button>
       <button type="button" className="icon-button voice-leave" aria-label="Leave voice" title="Leave voice" onClick={voice.leave}>
-        ✆
+        <HangUpIcon />
       </button>
     </section>
   );

@@ -7,6 +7,7 @@ import { useMutation } from 'urql';
 import { type FragmentType, getFragmentData } from '../../gql';
 import { describeError } from '../../lib/errors';
 import { Avatar } from '../../ui/Avatar';
+import { HeadphonesIcon, MicIcon } from '../../ui/icons';
 import { useNotices } from '../../ui/notices';
 import { DisconnectVoiceMember, MoveVoiceMember, SetMemberVoiceState, VoiceParticipantFragment } from './operations';
 
@@ -103,7 +104,7 @@ function Participant({
           title={state.serverMute ? 'Muted by a moderator' : 'Muted'}
           aria-hidden="true"
         >
-          🔇
+          <MicIcon off size={14} />
         </span>
       ) : null}
       {deafened ? (
@@ -113,7 +114,7 @@ function Participant({
           title={state.serverDeaf ? 'Deafened by a moderator' : 'Deafened'}
           aria-hidden="true"
         >
-          🔕
+          <HeadphonesIcon off size={14} />
         </span>
       ) : null}
       {moderator ? (
