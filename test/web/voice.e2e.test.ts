@@ -11,7 +11,7 @@ import { type RunningMediaNode, loadMediaConfig, startMediaNode } from '../../me
 import { type TestServer, startTestServer, usingPostgres, usingRedis } from '../support/app.js';
 import { Client } from '../support/client.js';
 import { testRedisKeyPrefix } from '../support/redis.js';
-import { type Person, ensureWebBuild, expect, launchBrowser, newPerson, register, screenshot, uniqueUser } from './support/browser.js';
+import { type Person, ensureWebBuild, expect, launchBrowser, newPerson, screenshot, uniqueUser } from './support/browser.js';
 
 const clustered = usingPostgres && usingRedis;
 const backend = clustered ? 'two instances, PostgreSQL + Redis, a media node found in Redis' : 'embedded media node';
@@ -140,13 +140,21 @@ const inVoice = async (channelId: string) =>
   (await adaApi.ok<{ channel: { voiceStates: { user: { id: string } }[] } }>(`query($c: ID!) { channel(id: $c) { voiceStates { user { id } } } }`, { c: channelId }))
     .channel.voiceStates.map((s) => s.user.id);
 
+/** Signs up through the API (the chat test covers the forms) and hands the page the session, as a sign-in would. */
 async function signedIn(person: Person) {
-  await register(person, uniqueUser(person.name.toLowerCase()));
-  const stored = await person.page.evaluate(() => localStorage.getItem('chat.session.v1'));
-  const tokens = JSON.parse(stored ?? '{}') as { accessToken: string; userId: string };
+  const username = uniqueUser(person.name.toLowerCase());
   const client = new Client(`${person.baseUrl}/graphql`);
-  client.token = tokens.accessToken;
-  ids[person.name] = tokens.userId;
+  const { register: auth } = await client.ok<{ register: { accessToken: string; refreshToken: string; accessTokenExpiresAt: string; user: { id: string } } }>(
+    `mutation($i: RegisterInput!) { register(input: $i) { accessToken refreshToken accessTokenExpiresAt user { id } } }`,
+    { i: { username, email: `${username}@example.com`, password: 'correct horse battery', displayName: person.name } },
+  );
+  client.token = auth.accessToken;
+  ids[person.name] = auth.user.id;
+  await person.page.goto('/login');
+  await person.page.evaluate(
+    (tokens) => localStorage.setItem('chat.session.v1', JSON.stringify(tokens)),
+    { accessToken: auth.accessToken, refreshToken: auth.refreshToken, accessTokenExpiresAt: auth.accessTokenExpiresAt, receivedAt: Date.now(), userId: auth.user.id },
+  );
   return client;
 }
 
@@ -186,7 +194,8 @@ afterAll(async () => {
 
 describe(`voice in the web client (${backend})`, { timeout: SCENARIO_MS }, () => {
   it('signs up four people; the owner makes a guild with two voice channels, the others join by invite', async () => {
-    const clients = { ada: await signedIn(ada), bob: await signedIn(bob), cy: await signedIn(cy), dee: await signedIn(dee) };
+    const [adaClient, bobClient, cyClient, deeClient] = await Promise.all([ada, bob, cy, dee].map(signedIn));
+    const clients = { ada: adaClient!, bob: bobClient!, cy: cyClient!, dee: deeClient! };
     adaApi = clients.ada;
     const created = await adaApi.ok<{ createGuild: { id: string } }>(`mutation($i: CreateGuildInput!) { createGuild(input: $i) { id } }`, {
       i: { name: `Voice ${Date.now().toString(36).slice(-4)}` },
@@ -204,6 +213,7 @@ describe(`voice in the web client (${backend})`, { timeout: SCENARIO_MS }, () =>
     for (const member of [clients.bob, clients.cy, clients.dee]) await member.ok(`mutation($c: String!) { joinGuild(inviteCode: $c) { id } }`, { c: createInvite.code });
     for (const person of [ada, bob, cy, dee]) {
       await person.page.goto(`/g/${guildId}`);
+      await expect(person.page.getByTestId('viewer-name')).toHaveText(person.name);
       await expect(person.page.getByRole('button', { name: /^Lounge, voice channel/ })).toBeVisible();
     }
   });
