@@ -109,8 +109,8 @@ async function stopsReceiving(person: Person, source: Person) {
   const deadline = Date.now() + 1_000;
   const read = async () => (await inbound(person)).from[sid]?.packets ?? 0;
   for (;;) {
-    const before = await read();
     if (Date.now() > deadline) throw new Error(`${person.name} still receives ${source.name} 1 s after the change`);
+    const before = await read();
     await sleep(300);
     if ((await read()) === before) return;
   }
@@ -277,6 +277,20 @@ describe(`voice in the web client (${backend})`, { timeout: SCENARIO_MS }, () =>
     await mute.click();
     await expect(participant(ada, loungeId, bob).getByTestId('self-muted')).toHaveCount(0);
     await keepsReceiving(ada, bob);
+  });
+
+  it('self deafen in the voice panel silences the others locally and stops them reaching you; undeafen restores it', async () => {
+    const deafen = bob.page.getByRole('button', { name: 'Deafen', exact: true });
+    await deafen.click();
+    await expect(deafen).toHaveAttribute('aria-pressed', 'true');
+    await expect(participant(ada, loungeId, bob).getByTestId('self-deafened')).toHaveAttribute('title', 'Deafened');
+    await Promise.all([stopsReceiving(bob, ada), stopsReceiving(bob, cy)]);
+    const audio = () => bob.page.evaluate(() => [...document.querySelectorAll<HTMLAudioElement>('audio[data-voice-stream]')].map((a) => a.muted));
+    expect(await audio()).toEqual([true, true]);
+    await deafen.click();
+    await expect(participant(ada, loungeId, bob).getByTestId('self-deafened')).toHaveCount(0);
+    expect(await audio()).toEqual([false, false]);
+    await keepsReceiving(bob, ada);
   });
 
   it('a moderator’s server deafen stops everything reaching them; undeafen brings it back', async () => {
