@@ -89,18 +89,35 @@ const until = async (what: string, check: () => Promise<boolean>, timeoutMs = WA
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** What a failed wait should say: each page's connection, what it receives, its notices and warnings. */
+async function diagnosis(): Promise<string> {
+  const lines: string[] = [];
+  for (const person of [ada, bob, cy, dee]) {
+    const notices = await person.page.getByTestId('notice').allInnerTexts().catch(() => []);
+    lines.push(
+      `${person.name}: session ${await sessionOf(person)}, ${JSON.stringify(await inbound(person))}, notices ${JSON.stringify(notices)}, warnings ${JSON.stringify(warnings.get(person) ?? [])}`,
+    );
+  }
+  return lines.join('\n');
+}
+const warnings = new Map<Person, string[]>();
+
 /** Packets and bytes from `source` keep rising on `person`'s connection. */
 async function keepsReceiving(person: Person, source: Person) {
   const sid = (await sessionOf(source))!;
   let first: { packets: number; bytes: number } | undefined;
-  await until(`${person.name} receives ${source.name}`, async () => {
-    first = (await inbound(person)).from[sid];
-    return Boolean(first && first.packets > 0);
-  });
-  await until(`${person.name} keeps receiving ${source.name}`, async () => {
-    const now = (await inbound(person)).from[sid];
-    return Boolean(now && first && now.packets >= first.packets + 10 && now.bytes > first.bytes);
-  });
+  try {
+    await until(`${person.name} receives ${source.name}`, async () => {
+      first = (await inbound(person)).from[sid];
+      return Boolean(first && first.packets > 0);
+    });
+    await until(`${person.name} keeps receiving ${source.name}`, async () => {
+      const now = (await inbound(person)).from[sid];
+      return Boolean(now && first && now.packets >= first.packets + 10 && now.bytes > first.bytes);
+    });
+  } catch (error) {
+    throw new Error(`${(error as Error).message} (${source.name}'s session ${sid})\n${await diagnosis()}`);
+  }
 }
 
 /** Within 1 s (from now: the change just showed in the UI), two reads ≥ 300 ms apart are equal. */
@@ -180,7 +197,14 @@ beforeAll(async () => {
   bob = await newPerson(browser, 'Bob', b.url);
   cy = await newPerson(browser, 'Cy', a.url);
   dee = await newPerson(browser, 'Dee', b.url);
-  for (const person of [ada, bob, cy, dee]) await person.context.addInitScript(RECORD_PEER_CONNECTIONS);
+  for (const person of [ada, bob, cy, dee]) {
+    await person.context.addInitScript(RECORD_PEER_CONNECTIONS);
+    const seen: string[] = [];
+    warnings.set(person, seen);
+    person.page.on('console', (m) => {
+      if (m.type() === 'warning') seen.push(`${new Date().toISOString().slice(11, 23)} ${m.text()}`);
+    });
+  }
   await dee.context.addInitScript(BLOCK_MICROPHONE);
 
 }, 240_000);
@@ -257,11 +281,18 @@ describe(`voice in the web client (${backend})`, { timeout: SCENARIO_MS }, () =>
     // shown to everyone, in red, as a moderator's
     await expect(participant(cy, loungeId, bob).getByTestId('server-muted')).toHaveAttribute('title', 'Muted by a moderator');
     await expect(participant(bob, loungeId, bob).getByTestId('server-muted')).toBeVisible();
+    // a muted person is not shown speaking
+    await expect(participant(cy, loungeId, bob)).toHaveAttribute('data-speaking', 'false');
+    await expect(participant(ada, loungeId, bob)).toHaveAttribute('data-speaking', 'false');
     await screenshot(cy.page, 'voice-server-muted');
     // Bob still hears the others
     await keepsReceiving(bob, cy);
 
-    await voiceAction(ada, bob, 'Server unmute');
+    const bobOnAda = participant(ada, loungeId, bob);
+    await bobOnAda.getByRole('button', { name: 'Voice actions for Bob' }).click();
+    await expect(bobOnAda.getByRole('menuitem', { name: 'Move to Stage' })).toBeVisible();
+    await screenshot(ada.page, 'voice-moderator-menu');
+    await bobOnAda.getByRole('menuitem', { name: 'Server unmute' }).click();
     await expect(participant(ada, loungeId, bob).getByTestId('server-muted')).toHaveCount(0);
     await keepsReceiving(ada, bob);
     await keepsReceiving(cy, bob);
