@@ -43,6 +43,8 @@ export class VoiceConnection {
   private unsubscribe: () => void = () => undefined;
   private ended = false;
   private answered = false;
+  /** candidates gathered after the first answer was written but before the API had it */
+  private unsent: (string | null)[] = [];
   private muted: boolean;
   private deafened: boolean;
 
@@ -64,13 +66,16 @@ export class VoiceConnection {
     this.pc.addEventListener('connectionstatechange', () => {
       if (!this.ended) options.onState(this.pc.connectionState);
     });
-    // Candidates found after the answer went out are trickled (the node's own are in its offers).
+    // Candidates found after the answer went out are trickled (the node's own are in its offers);
+    // those found while the first answer is on its way follow it.
     this.pc.addEventListener('icecandidate', (event) => {
-      if (!this.answered || this.ended) return;
+      if (this.ended) return;
       const candidate = event.candidate ? JSON.stringify(event.candidate.toJSON()) : null;
-      void options.client
-        .mutation(AddVoiceCandidate, { ...this.credentials(), candidate }, { requestPolicy: 'network-only' })
-        .toPromise();
+      if (!this.answered) {
+        if (this.pc.localDescription) this.unsent.push(candidate);
+        return;
+      }
+      this.trickle(candidate);
     });
 
     options.microphone.then(
@@ -126,11 +131,24 @@ export class VoiceConnection {
     await this.pc.setLocalDescription(await this.pc.createAnswer());
     await this.gathered();
     if (this.ended) return;
+    const answer = this.pc.localDescription?.sdp ?? '';
     const result = await this.options.client
-      .mutation(AnswerVoiceOffer, { ...this.credentials(), sdp: this.pc.localDescription?.sdp ?? '' }, { requestPolicy: 'network-only' })
+      .mutation(AnswerVoiceOffer, { ...this.credentials(), sdp: answer }, { requestPolicy: 'network-only' })
       .toPromise();
     if (result.error) throw result.error;
-    this.answered = true;
+    if (!this.answered) {
+      this.answered = true;
+      // the ones the answer already carried need not be sent again
+      for (const candidate of this.unsent.splice(0)) {
+        if (candidate === null || !answer.includes((JSON.parse(candidate) as { candidate: string }).candidate)) this.trickle(candidate);
+      }
+    }
+  }
+
+  private trickle(candidate: string | null): void {
+    void this.options.client
+      .mutation(AddVoiceCandidate, { ...this.credentials(), candidate }, { requestPolicy: 'network-only' })
+      .toPromise();
   }
 
   private async attachMicrophone(): Promise<void> {
