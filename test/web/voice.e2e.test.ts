@@ -16,7 +16,8 @@ import { type Person, ensureWebBuild, expect, launchBrowser, newPerson, screensh
 const clustered = usingPostgres && usingRedis;
 const backend = clustered ? 'two instances, PostgreSQL + Redis, a media node found in Redis' : 'embedded media node';
 const MEDIA_SECRET = 'media-secret-for-web-tests-0123';
-const SCENARIO_MS = 60_000;
+// generous: on a loaded machine a step may take long; a failed wait (WAIT_MS) then says why
+const SCENARIO_MS = 120_000;
 const WAIT_MS = 20_000;
 
 /** Keeps every RTCPeerConnection the app creates, and which stream (speaker) each received track belongs to. */
@@ -82,7 +83,7 @@ const until = async (what: string, check: () => Promise<boolean>, timeoutMs = WA
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}\n${await diagnosis()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 };
@@ -116,7 +117,7 @@ async function keepsReceiving(person: Person, source: Person) {
       return Boolean(now && first && now.packets >= first.packets + 10 && now.bytes > first.bytes);
     });
   } catch (error) {
-    throw new Error(`${(error as Error).message} (${source.name}'s session ${sid})\n${await diagnosis()}`);
+    throw new Error(`${(error as Error).message}\n(${source.name}'s session ${sid})`);
   }
 }
 
