@@ -58,6 +58,8 @@ export function VoiceProvider({ chat, children }: { chat: ChatClient; children: 
   const engine = useRef<VoiceConnection | null>(null);
   // every join or leave starts a new generation: late answers of an older one are ignored
   const generation = useRef(0);
+  // the generation a Leave started: a join answered after it is left at once
+  const leftAt = useRef(-1);
   const prefs = useRef({ selfMute, selfDeaf });
   prefs.current = { selfMute, selfDeaf };
 
@@ -83,15 +85,30 @@ export function VoiceProvider({ chat, children }: { chat: ChatClient; children: 
       const session = result.data?.joinVoiceChannel;
       if (stale() || !session) {
         void microphone.then(stopStream, () => undefined);
+        // Leave was pressed while joining: nobody else joined since, so leave what was just joined
+        if (session && leftAt.current === generation.current) void client.mutation(LeaveVoice, {}).toPromise();
         if (!stale()) {
           reset();
           notify(describeError(result.error, `join ${target.name}`), 'error');
         }
         return;
       }
-      const { VoiceConnection } = await import('./engine');
+      let VoiceConnection: typeof import('./engine').VoiceConnection;
+      try {
+        ({ VoiceConnection } = await import('./engine'));
+      } catch {
+        // the chunk could not be fetched (offline, or a new version was deployed)
+        void microphone.then(stopStream, () => undefined);
+        if (!stale() || leftAt.current === generation.current) void client.mutation(LeaveVoice, {}).toPromise();
+        if (!stale()) {
+          reset();
+          notify('Could not load voice. Reload the page and try again.', 'error');
+        }
+        return;
+      }
       if (stale()) {
         void microphone.then(stopStream, () => undefined);
+        if (leftAt.current === generation.current) void client.mutation(LeaveVoice, {}).toPromise();
         return;
       }
       setPhase('connecting');
@@ -145,7 +162,7 @@ export function VoiceProvider({ chat, children }: { chat: ChatClient; children: 
   );
 
   const leave = useCallback(() => {
-    generation.current++;
+    leftAt.current = ++generation.current;
     reset();
     void client
       .mutation(LeaveVoice, {})
