@@ -60,6 +60,7 @@ let loungeId: string;
 let stageId: string;
 const ids: Record<string, string> = {};
 let adaApi: Client;
+const adaSockets: { close(options?: { code?: number; reason?: string }): Promise<void> }[] = [];
 
 const inbound = (person: Person): Promise<Inbound> =>
   person.page.evaluate(async () => {
@@ -198,6 +199,11 @@ beforeAll(async () => {
   bob = await newPerson(browser, 'Bob', b.url);
   cy = await newPerson(browser, 'Cy', a.url);
   dee = await newPerson(browser, 'Dee', b.url);
+  // Ada's sockets can be cut (the route applies to every socket her pages open)
+  await ada.context.routeWebSocket(/\/graphql$/, (ws) => {
+    ws.connectToServer();
+    adaSockets.push(ws);
+  });
   for (const person of [ada, bob, cy, dee]) {
     await person.context.addInitScript(RECORD_PEER_CONNECTIONS);
     const seen: string[] = [];
@@ -323,6 +329,19 @@ describe(`voice in the web client (${backend})`, { timeout: SCENARIO_MS }, () =>
     await expect(participant(ada, loungeId, bob).getByTestId('self-deafened')).toHaveCount(0);
     expect(await audio()).toEqual([false, false]);
     await keepsReceiving(bob, ada);
+  });
+
+  it('a lost socket ends the session, and the client joins again by itself', async () => {
+    const before = await sessionOf(ada);
+    ada.tolerate.push(/WebSocket/);
+    for (const ws of adaSockets.splice(0)) await ws.close({ code: 3000, reason: 'cut' });
+    await expect(ada.page.getByTestId('notice').filter({ hasText: 'The voice connection to Lounge was lost. Reconnecting…' })).toBeVisible();
+    await until('Ada has a new session', async () => ![before, null].includes(await sessionOf(ada)));
+    await connected(ada);
+    await keepsReceiving(bob, ada);
+    await keepsReceiving(cy, ada);
+    await keepsReceiving(ada, bob);
+    for (const viewer of [ada, bob]) await expect(participants(viewer, loungeId)).toHaveCount(3);
   });
 
   it('a moderator’s server deafen stops everything reaching them; undeafen brings it back', async () => {

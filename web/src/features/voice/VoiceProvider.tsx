@@ -44,6 +44,9 @@ const VoiceContext = createContext<Voice>({
 
 export const useVoice = () => useContext(VoiceContext);
 
+const MAX_RECONNECTS = 3;
+const RECONNECT_DELAY_MS = 1_000;
+
 const stopStream = (stream: MediaStream) => {
   for (const track of stream.getTracks()) track.stop();
 };
@@ -60,6 +63,8 @@ export function VoiceProvider({ chat, children }: { chat: ChatClient; children: 
   const generation = useRef(0);
   // the generation a Leave started: a join answered after it is left at once
   const leftAt = useRef(-1);
+  // reconnections since the last connected session
+  const reconnects = useRef(0);
   const prefs = useRef({ selfMute, selfDeaf });
   prefs.current = { selfMute, selfDeaf };
 
@@ -120,7 +125,9 @@ export function VoiceProvider({ chat, children }: { chat: ChatClient; children: 
         muted: prefs.current.selfMute,
         deafened: prefs.current.selfDeaf,
         onState: (state) => {
-          if (!stale()) setPhase(state === 'connected' ? 'connected' : 'connecting');
+          if (stale()) return;
+          setPhase(state === 'connected' ? 'connected' : 'connecting');
+          if (state === 'connected') reconnects.current = 0;
         },
         onEnd: (reason, detail) => {
           if (stale()) return;
@@ -149,6 +156,19 @@ export function VoiceProvider({ chat, children }: { chat: ChatClient; children: 
               });
             return;
           }
+          // a lost connection is joined again (as Discord does), a few times in a row at most
+          if ((reason === 'TRANSPORT_FAILED' || reason === 'SOCKET_LOST') && reconnects.current < MAX_RECONNECTS) {
+            const attempt = ++reconnects.current;
+            notify(`The voice connection to ${target.name} was lost. Reconnecting…`);
+            setChannel(target);
+            setPhase('joining');
+            const gen = generation.current;
+            setTimeout(() => {
+              if (generation.current === gen) void join(target);
+            }, RECONNECT_DELAY_MS * attempt);
+            return;
+          }
+          reconnects.current = 0;
           const text = describeVoiceEnd(reason, target.name);
           if (text) notify(text, reason === 'LEFT' || reason === 'REPLACED' ? 'info' : 'error');
         },
@@ -163,6 +183,7 @@ export function VoiceProvider({ chat, children }: { chat: ChatClient; children: 
 
   const leave = useCallback(() => {
     leftAt.current = ++generation.current;
+    reconnects.current = 0;
     reset();
     void client
       .mutation(LeaveVoice, {})
