@@ -104,22 +104,20 @@ async function diagnosis(): Promise<string> {
 }
 const warnings = new Map<Person, string[]>();
 
-/** Packets and bytes from `source` keep rising on `person`'s connection. */
+/** Packets and bytes from `source` keep rising on `person`'s connection (from `source`'s current
+ *  session: if it changes meanwhile, e.g. a reconnection, the count starts again from that one). */
 async function keepsReceiving(person: Person, source: Person) {
-  const sid = (await sessionOf(source))!;
-  let first: { packets: number; bytes: number } | undefined;
-  try {
-    await until(`${person.name} receives ${source.name}`, async () => {
-      first = (await inbound(person)).from[sid];
-      return Boolean(first && first.packets > 0);
-    });
-    await until(`${person.name} keeps receiving ${source.name}`, async () => {
-      const now = (await inbound(person)).from[sid];
-      return Boolean(now && first && now.packets >= first.packets + 10 && now.bytes > first.bytes);
-    });
-  } catch (error) {
-    throw new Error(`${(error as Error).message}\n(${source.name}'s session ${sid})`);
-  }
+  let first: { sid: string; packets: number; bytes: number } | undefined;
+  await until(`${person.name} keeps receiving ${source.name}`, async () => {
+    const sid = await sessionOf(source);
+    const now = sid ? (await inbound(person)).from[sid] : undefined;
+    if (!sid || !now || now.packets === 0) return false;
+    if (!first || first.sid !== sid) {
+      first = { sid, ...now };
+      return false;
+    }
+    return now.packets >= first.packets + 10 && now.bytes > first.bytes;
+  });
 }
 
 /** Within 1 s (from now: the change just showed in the UI), two reads ≥ 300 ms apart are equal. */
