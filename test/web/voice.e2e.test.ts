@@ -190,7 +190,9 @@ beforeAll(async () => {
       }),
     );
   }
-  const env = { MEDIA_SECRET, PRESENCE_TTL_MS: '4000' };
+  // the default presence TTL (a voice session must be opened within half of it): a shorter one
+  // lets a session lapse on a loaded machine between joinVoiceChannel and voiceSignals
+  const env = { MEDIA_SECRET };
   a = await startTestServer({ env });
   b = clustered ? await startTestServer({ databaseUrl: a.databaseUrl, env }) : a;
   ada = await newPerson(browser, 'Ada', a.url);

@@ -86,6 +86,9 @@ export function VoiceProvider({ chat, children }: { chat: ChatClient; children: 
       const microphone = requestMicrophone();
       microphone.catch(() => undefined);
       const stale = () => gen !== generation.current;
+      // the media code loads while the join is on its way: voiceSignals opens as soon as it can
+      const engineModule = import('./engine');
+      engineModule.catch(() => undefined);
       const result = await client.mutation(JoinVoice, { channelId: target.id }).toPromise();
       const session = result.data?.joinVoiceChannel;
       if (stale() || !session) {
@@ -100,7 +103,7 @@ export function VoiceProvider({ chat, children }: { chat: ChatClient; children: 
       }
       let VoiceConnection: typeof import('./engine').VoiceConnection;
       try {
-        ({ VoiceConnection } = await import('./engine'));
+        ({ VoiceConnection } = await engineModule);
       } catch {
         // the chunk could not be fetched (offline, or a new version was deployed)
         void microphone.then(stopStream, () => undefined);
@@ -169,7 +172,7 @@ export function VoiceProvider({ chat, children }: { chat: ChatClient; children: 
             return;
           }
           reconnects.current = 0;
-          const text = describeVoiceEnd(reason, target.name);
+          const text = describeVoiceEnd(reason, target.name, detail);
           if (text) notify(text, reason === 'LEFT' || reason === 'REPLACED' ? 'info' : 'error');
         },
       });

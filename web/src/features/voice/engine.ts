@@ -15,7 +15,8 @@ export interface VoiceSessionInfo {
 }
 
 /** VoiceCloseReason, or: SOCKET_LOST (the WebSocket went down), DEVICE (the microphone was
- *  refused; `detail` says why), NEGOTIATION_FAILED (an offer could not be answered). */
+ *  refused; `detail` says why), REFUSED (the API refused voiceSignals; `detail` is its message),
+ *  NEGOTIATION_FAILED (an offer could not be answered). */
 export type VoiceEnd = string;
 
 export interface VoiceConnectionOptions {
@@ -110,7 +111,8 @@ export class VoiceConnection {
           }
         },
         // a refusal (an array of GraphQL errors) or the socket going down
-        error: (error) => this.end(Array.isArray(error) ? 'EXPIRED' : 'SOCKET_LOST'),
+        error: (error) =>
+          Array.isArray(error) ? this.end('REFUSED', (error[0] as { message?: string } | undefined)?.message) : this.end('SOCKET_LOST'),
         complete: () => this.end('EXPIRED'),
       },
     );

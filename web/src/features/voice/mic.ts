@@ -36,8 +36,10 @@ export async function requestMicrophone(): Promise<MediaStream> {
 }
 
 /** Why a voice session ended, in words; null when nothing needs saying. */
-export function describeVoiceEnd(reason: string, channelName: string): string | null {
+export function describeVoiceEnd(reason: string, channelName: string, detail?: string): string | null {
   switch (reason) {
+    case 'REFUSED':
+      return `Could not connect to ${channelName}${detail ? `: ${detail}` : '.'} Try joining again.`;
     case 'LEFT':
       return `You left ${channelName} (from another tab or device).`;
     case 'REPLACED':
