@@ -228,37 +228,37 @@ export function Shell({ chat }: { chat: ChatClient }) {
   return (
     <LayoutContext.Provider value={{ drawerOpen, setDrawerOpen, membersOpen, setMembersOpen }}>
       <VoiceProvider chat={chat}>
-      <div className={`shell${drawerOpen ? ' drawer-open' : ''}${membersOpen ? ' members-open' : ''}`}>
-        {offline ? (
-          <div className="connection-banner" role="status">
-            Connection lost. Reconnecting…
-          </div>
-        ) : null}
-        <GuildRail guilds={joined} onCreate={() => setCreating(true)} />
-        {route.name === 'guild' || route.name === 'settings' ? null : (
-          <aside className="sidebar" aria-label="Home">
-            <header className="sidebar-header">
-              <h2>Home</h2>
-            </header>
-            <nav className="sidebar-scroll" aria-label="Home">
-              <Link className="channel-link" href={paths.discover()}>
-                Discover public servers
-              </Link>
-              <button type="button" className="channel-link" onClick={() => setCreating(true)}>
-                Create a server
-              </button>
-            </nav>
-            <VoicePanel />
-            <UserPanel />
-          </aside>
-        )}
-        <div className="drawer-backdrop" onClick={() => setDrawerOpen(false)} aria-hidden="true" />
-        {content}
-        {joined.map((guild) => (
-          <GuildWatcher key={guild.id} guildId={guild.id} name={guild.name} onRemoved={onRemoved} />
-        ))}
-        {creating ? <CreateGuildDialog onClose={() => setCreating(false)} /> : null}
-      </div>
+        <div className={`shell${drawerOpen ? ' drawer-open' : ''}${membersOpen ? ' members-open' : ''}`}>
+          {offline ? (
+            <div className="connection-banner" role="status">
+              Connection lost. Reconnecting…
+            </div>
+          ) : null}
+          <GuildRail guilds={joined} onCreate={() => setCreating(true)} />
+          {route.name === 'guild' || route.name === 'settings' ? null : (
+            <aside className="sidebar" aria-label="Home">
+              <header className="sidebar-header">
+                <h2>Home</h2>
+              </header>
+              <nav className="sidebar-scroll" aria-label="Home">
+                <Link className="channel-link" href={paths.discover()}>
+                  Discover public servers
+                </Link>
+                <button type="button" className="channel-link" onClick={() => setCreating(true)}>
+                  Create a server
+                </button>
+              </nav>
+              <VoicePanel />
+              <UserPanel />
+            </aside>
+          )}
+          <div className="drawer-backdrop" onClick={() => setDrawerOpen(false)} aria-hidden="true" />
+          {content}
+          {joined.map((guild) => (
+            <GuildWatcher key={guild.id} guildId={guild.id} name={guild.name} onRemoved={onRemoved} />
+          ))}
+          {creating ? <CreateGuildDialog onClose={() => setCreating(false)} /> : null}
+        </div>
       </VoiceProvider>
     </LayoutContext.Provider>
   );
