@@ -392,7 +392,10 @@ export class VoiceService {
   // ---- internals ----
 
   private async change(state: VoiceStateEntry, patch: Partial<VoiceStateEntry>): Promise<VoiceStateSnapshot> {
-    const updated = await this.registry.update(state.userId, state.sessionId, patch);
+    // A muted participant is not speaking (the node stops reporting them). Said here too, so the
+    // UPDATED event cannot carry a stale `speaking: true` that lands after the node's SPEAKING false.
+    const muted = (patch.selfMute ?? state.selfMute) || (patch.serverMute ?? state.serverMute);
+    const updated = await this.registry.update(state.userId, state.sessionId, muted ? { ...patch, speaking: false } : patch);
     if (!updated) throw notFound('Voice state');
     const before = forwardingOf(state);
     const after = forwardingOf(updated);

@@ -169,6 +169,36 @@ describe('voice through the API', () => {
     }
   });
 
+  it('a mute says at once that the muted participant is no longer speaking (no stale speaking event after it)', { timeout: 60_000 }, async () => {
+    const { owner, members, guildId } = await guildWithMembers(server.graphqlUrl, 2);
+    const voice = await createChannel(owner, guildId, 'Voice', 'VOICE');
+    const [a, b] = members.map((m) => new Participant(m)) as [Participant, Participant];
+    const watcher = wsClient(server.wsUrl, owner.token);
+    const events = subscribe<{ voiceStates: { kind: string; state: { user: { id: string }; speaking: boolean; serverMute: boolean } } }>(watcher, EVENTS, { g: guildId });
+    await waitForListener(server, 'voiceEvent', localId(guildId));
+    try {
+      await a.join(voice);
+      await b.join(voice);
+      a.peer.level = 20;
+      await events.nextMatching((e) => e.voiceStates.kind === 'SPEAKING' && e.voiceStates.state.user.id === a.client.userId && e.voiceStates.state.speaking, 10_000);
+      const muted = await owner.ok<{ setMemberVoiceState: { serverMute: boolean; speaking: boolean } }>(
+        `mutation($g: ID!, $u: ID!) { setMemberVoiceState(guildId: $g, userId: $u, mute: true) { serverMute speaking } }`,
+        { g: guildId, u: a.client.userId },
+      );
+      expect(muted.setMemberVoiceState).toEqual({ serverMute: true, speaking: false });
+      const updated = await events.nextMatching((e) => e.voiceStates.kind === 'UPDATED' && e.voiceStates.state.user.id === a.client.userId);
+      expect(updated.voiceStates.state).toMatchObject({ serverMute: true, speaking: false });
+      await eventually('A is not speaking in channel.voiceStates', async () => {
+        const { channel } = await owner.ok<{ channel: { voiceStates: { user: { id: string }; speaking: boolean }[] } }>(STATES, { c: voice });
+        return channel.voiceStates.find((s) => s.user.id === a.client.userId)?.speaking === false;
+      });
+    } finally {
+      events.close();
+      await watcher.dispose();
+      await Promise.all([a, b].map((p) => p.close()));
+    }
+  });
+
   it('a session never opened lapses within the presence TTL', { timeout: 30_000 }, async () => {
     const { owner, members, guildId } = await guildWithMembers(server.graphqlUrl, 1);
     const voice = await createChannel(owner, guildId, 'Voice', 'VOICE');

@@ -56,14 +56,17 @@ export function ensureWebBuild(): void {
   if (!fs.existsSync(path.join(ROOT, 'web/dist/index.html'))) throw new Error(`web/dist was not built:\n${result.stdout}`);
 }
 
-export async function launchBrowser(): Promise<Browser> {
+/** Chromium's fake microphone (a beeping tone) and an auto-accepted permission prompt, for voice. */
+export const FAKE_MEDIA_FLAGS = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required'];
+
+export async function launchBrowser({ fakeMedia = false }: { fakeMedia?: boolean } = {}): Promise<Browser> {
   if (!fs.existsSync(CHROMIUM)) {
     throw new Error(
       `Chromium is missing at ${CHROMIUM}: the browser tests need Debian's chromium package ` +
         '(apt-get update && apt-get install -y chromium), or CHROMIUM_PATH pointing at a Chromium binary.',
     );
   }
-  return chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+  return chromium.launch({ executablePath: CHROMIUM, args: fakeMedia ? [...FLAGS, ...FAKE_MEDIA_FLAGS] : FLAGS, headless: true });
 }
 
 export interface Person {

@@ -10,6 +10,8 @@ import { GuildRail } from '../features/guilds/GuildRail';
 import { GuildView } from '../features/guilds/GuildView';
 import { InvitePage } from '../features/guilds/InvitePage';
 import { UserPanel } from '../features/members/UserPanel';
+import { VoicePanel } from '../features/voice/VoicePanel';
+import { VoiceProvider } from '../features/voice/VoiceProvider';
 import { graphql } from '../gql';
 import type { ChatClient } from '../lib/client';
 import { Link, navigate, paths, useRoute } from '../lib/router';
@@ -90,6 +92,9 @@ const WatchGuild = graphql(`
           position
           unreadCount
           mentionCount
+          voiceStates {
+            ...VoiceParticipant_state
+          }
         }
       }
       ... on ChannelUpdatedEvent {
@@ -222,36 +227,39 @@ export function Shell({ chat }: { chat: ChatClient }) {
 
   return (
     <LayoutContext.Provider value={{ drawerOpen, setDrawerOpen, membersOpen, setMembersOpen }}>
-      <div className={`shell${drawerOpen ? ' drawer-open' : ''}${membersOpen ? ' members-open' : ''}`}>
-        {offline ? (
-          <div className="connection-banner" role="status">
-            Connection lost. Reconnecting…
-          </div>
-        ) : null}
-        <GuildRail guilds={joined} onCreate={() => setCreating(true)} />
-        {route.name === 'guild' || route.name === 'settings' ? null : (
-          <aside className="sidebar" aria-label="Home">
-            <header className="sidebar-header">
-              <h2>Home</h2>
-            </header>
-            <nav className="sidebar-scroll" aria-label="Home">
-              <Link className="channel-link" href={paths.discover()}>
-                Discover public servers
-              </Link>
-              <button type="button" className="channel-link" onClick={() => setCreating(true)}>
-                Create a server
-              </button>
-            </nav>
-            <UserPanel />
-          </aside>
-        )}
-        <div className="drawer-backdrop" onClick={() => setDrawerOpen(false)} aria-hidden="true" />
-        {content}
-        {joined.map((guild) => (
-          <GuildWatcher key={guild.id} guildId={guild.id} name={guild.name} onRemoved={onRemoved} />
-        ))}
-        {creating ? <CreateGuildDialog onClose={() => setCreating(false)} /> : null}
-      </div>
+      <VoiceProvider chat={chat}>
+        <div className={`shell${drawerOpen ? ' drawer-open' : ''}${membersOpen ? ' members-open' : ''}`}>
+          {offline ? (
+            <div className="connection-banner" role="status">
+              Connection lost. Reconnecting…
+            </div>
+          ) : null}
+          <GuildRail guilds={joined} onCreate={() => setCreating(true)} />
+          {route.name === 'guild' || route.name === 'settings' ? null : (
+            <aside className="sidebar" aria-label="Home">
+              <header className="sidebar-header">
+                <h2>Home</h2>
+              </header>
+              <nav className="sidebar-scroll" aria-label="Home">
+                <Link className="channel-link" href={paths.discover()}>
+                  Discover public servers
+                </Link>
+                <button type="button" className="channel-link" onClick={() => setCreating(true)}>
+                  Create a server
+                </button>
+              </nav>
+              <VoicePanel />
+              <UserPanel />
+            </aside>
+          )}
+          <div className="drawer-backdrop" onClick={() => setDrawerOpen(false)} aria-hidden="true" />
+          {content}
+          {joined.map((guild) => (
+            <GuildWatcher key={guild.id} guildId={guild.id} name={guild.name} onRemoved={onRemoved} />
+          ))}
+          {creating ? <CreateGuildDialog onClose={() => setCreating(false)} /> : null}
+        </div>
+      </VoiceProvider>
     </LayoutContext.Provider>
   );
 }

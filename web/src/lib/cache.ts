@@ -232,6 +232,37 @@ function applyTyping(cache: Cache, channelId: string, userKey: string | null, is
   cache.link(channelKey, 'typingUsers', isTyping ? [...others, userKey] : others);
 }
 
+interface VoiceEventData {
+  kind: 'JOINED' | 'LEFT' | 'MOVED' | 'UPDATED' | 'SPEAKING';
+  previousChannelId?: string | null;
+  state: Entity & { user?: Entity; channel?: Entity };
+}
+
+/**
+ * Keeps each voice channel's `voiceStates` list in step with a `voiceStates(guildId)` event. A
+ * voice state is keyed by its user (one per user, see `keys`), so its fields update themselves;
+ * this moves it between the guild's channel lists: out of every list on LEFT, into its channel's
+ * (and out of the others) on any other kind, so a missed JOINED is made good by the next event.
+ */
+export function applyVoiceEvent(cache: Cache, guildId: string, event: VoiceEventData): void {
+  const stateKey = cache.keyOfEntity(event.state as Data);
+  const channelKey = key(cache, 'Channel', event.state.channel?.id);
+  const guildKey = key(cache, 'Guild', guildId);
+  if (!stateKey) return;
+  const channelKeys = new Set((guildKey ? (cache.resolve(guildKey, 'channels') as string[] | null) : null) ?? []);
+  if (channelKey) channelKeys.add(channelKey);
+  const previousKey = key(cache, 'Channel', event.previousChannelId);
+  if (previousKey) channelKeys.add(previousKey);
+  for (const k of channelKeys) {
+    const list = cache.resolve(k, 'voiceStates') as string[] | null;
+    if (!list) continue;
+    const others = list.filter((s) => s !== stateKey);
+    const belongs = event.kind !== 'LEFT' && k === channelKey;
+    if (belongs && others.length === list.length) cache.link(k, 'voiceStates', [...others, stateKey]);
+    else if (!belongs && others.length !== list.length) cache.link(k, 'voiceStates', others);
+  }
+}
+
 type Args = Variables & Record<string, unknown>;
 const str = (value: unknown) => (typeof value === 'string' ? value : '');
 
@@ -263,6 +294,13 @@ export const cacheConfig: CacheExchangeOpts = {
     MemberLeftEvent: () => null,
     GuildUpdatedEvent: () => null,
     GuildDeletedEvent: () => null,
+    // one voice state per user (a user is in at most one voice channel)
+    VoiceState: (data) => ((data.user as Entity | null)?.id ?? null) as string | null,
+    VoiceStateEvent: () => null,
+    VoiceSession: () => null,
+    IceServer: () => null,
+    VoiceOffer: () => null,
+    VoiceClosed: () => null,
   },
   resolvers: {
     // Pages of history (`after:`) and catch-up pages (`before:`) read as one list.
@@ -289,6 +327,10 @@ export const cacheConfig: CacheExchangeOpts = {
       guildEvents(result, args, cache) {
         const event = result.guildEvents as GuildEventData | null;
         if (event) applyGuildEvent(cache, str(args.guildId), event);
+      },
+      voiceStates(result, args, cache) {
+        const event = result.voiceStates as VoiceEventData | null;
+        if (event?.state) applyVoiceEvent(cache, str(args.guildId), event);
       },
       mentionAdded(result, _args, cache) {
         const message = result.mentionAdded as { channel?: { id: string; guild?: Entity } } | null;
@@ -362,6 +404,10 @@ export const cacheConfig: CacheExchangeOpts = {
       },
       banMember(_result, args, cache) {
         applyGuildEvent(cache, str(args.guildId), { __typename: 'MemberLeftEvent', user: { __typename: 'User', id: str(args.userId) } });
+      },
+      moveVoiceMember(result, args, cache) {
+        const state = result.moveVoiceMember as VoiceEventData['state'] | null;
+        if (state) applyVoiceEvent(cache, str(args.guildId), { kind: 'MOVED', state });
       },
       markChannelRead(result, _args, cache) {
         const channel = result.markChannelRead as { guild?: Entity } | null;

@@ -7,7 +7,10 @@ import { type FragmentType, getFragmentData, graphql } from '../../gql';
 import { describeError } from '../../lib/errors';
 import { Link, navigate, paths } from '../../lib/router';
 import { Dialog } from '../../ui/Dialog';
+import { SpeakerIcon } from '../../ui/icons';
 import { useNotices } from '../../ui/notices';
+import { VoiceParticipants } from '../voice/VoiceParticipants';
+import { useVoice } from '../voice/VoiceProvider';
 
 export const ChannelListFragment = graphql(`
   fragment ChannelList_guild on Guild {
@@ -20,6 +23,9 @@ export const ChannelListFragment = graphql(`
       position
       unreadCount
       mentionCount
+      voiceStates {
+        ...VoiceParticipant_state
+      }
     }
   }
 `);
@@ -34,6 +40,9 @@ const CreateChannel = graphql(`
       position
       unreadCount
       mentionCount
+      voiceStates {
+        ...VoiceParticipant_state
+      }
       guild {
         id
       }
@@ -67,16 +76,20 @@ export function ChannelList({
   guild: masked,
   currentChannelId,
   permissions,
+  viewerId,
 }: {
   guild: FragmentType<typeof ChannelListFragment>;
   currentChannelId: string | null;
   permissions: Set<string>;
+  viewerId: string | null;
 }) {
   const guild = getFragmentData(ChannelListFragment, masked);
+  const voice = useVoice();
   const canManage = permissions.has('MANAGE_CHANNELS');
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<Channel | null>(null);
   const channels = [...guild.channels].sort((a, b) => a.position - b.position);
+  const voiceChannels = channels.filter((c) => c.type === 'VOICE').map((c) => ({ id: c.id, name: c.name }));
   return (
     <nav className="sidebar-scroll" aria-label="Channels">
       <div className="section-title">
@@ -92,42 +105,66 @@ export function ChannelList({
         {channels.map((channel) => {
           const unread = channel.unreadCount > 0 && channel.id !== currentChannelId;
           const label = `${channel.name}${channel.mentionCount ? `, ${channel.mentionCount} mentions` : ''}${unread ? ', unread' : ''}`;
+          const editButton = canManage ? (
+            <button
+              type="button"
+              className="icon-button channel-edit"
+              aria-label={`Edit channel ${channel.name}`}
+              title="Edit channel"
+              onClick={() => setEditing(channel)}
+            >
+              ✎
+            </button>
+          ) : null;
+          if (channel.type === 'VOICE') {
+            const connected = voice.channel?.id === channel.id;
+            return (
+              <li key={channel.id} className="voice-channel" data-testid="voice-channel" data-channel-id={channel.id}>
+                <div className={`channel-row${connected ? ' active' : ''}`}>
+                  <button
+                    type="button"
+                    className="channel-link"
+                    aria-label={`${channel.name}, voice channel${connected ? ', connected' : ''}`}
+                    aria-pressed={connected}
+                    title={connected ? 'You are in this voice channel' : 'Join voice'}
+                    onClick={() => {
+                      if (!connected) voice.join({ id: channel.id, name: channel.name, guildId: guild.id });
+                    }}
+                  >
+                    <span aria-hidden="true" className="hash">
+                      <SpeakerIcon size={16} />
+                    </span>
+                    <span className="channel-name">{channel.name}</span>
+                  </button>
+                  {editButton}
+                </div>
+                <VoiceParticipants
+                  states={channel.voiceStates}
+                  guildId={guild.id}
+                  permissions={permissions}
+                  viewerId={viewerId}
+                  voiceChannels={voiceChannels}
+                />
+              </li>
+            );
+          }
           return (
             <li key={channel.id} className={`channel-row${channel.id === currentChannelId ? ' active' : ''}${unread ? ' unread' : ''}`}>
-              {channel.type === 'TEXT' ? (
-                <Link
-                  className="channel-link"
-                  href={paths.guild(guild.id, channel.id)}
-                  aria-current={channel.id === currentChannelId ? 'page' : undefined}
-                  aria-label={label}
-                >
-                  <span aria-hidden="true" className="hash">
-                    #
-                  </span>
-                  <span className="channel-name">{channel.name}</span>
-                  {channel.mentionCount > 0 && channel.id !== currentChannelId ? (
-                    <span className="badge inline">{channel.mentionCount}</span>
-                  ) : null}
-                </Link>
-              ) : (
-                <span className="channel-link disabled" title="Voice channels are not available in this client yet">
-                  <span aria-hidden="true" className="hash">
-                    ♪
-                  </span>
-                  <span className="channel-name">{channel.name}</span>
+              <Link
+                className="channel-link"
+                href={paths.guild(guild.id, channel.id)}
+                aria-current={channel.id === currentChannelId ? 'page' : undefined}
+                aria-label={label}
+              >
+                <span aria-hidden="true" className="hash">
+                  #
                 </span>
-              )}
-              {canManage ? (
-                <button
-                  type="button"
-                  className="icon-button channel-edit"
-                  aria-label={`Edit channel ${channel.name}`}
-                  title="Edit channel"
-                  onClick={() => setEditing(channel)}
-                >
-                  ✎
-                </button>
-              ) : null}
+                <span className="channel-name">{channel.name}</span>
+                {channel.mentionCount > 0 && channel.id !== currentChannelId ? (
+                  <span className="badge inline">{channel.mentionCount}</span>
+                ) : null}
+              </Link>
+              {editButton}
             </li>
           );
         })}

@@ -13,6 +13,8 @@ import { MemberList } from '../members/MemberList';
 import { UserPanel } from '../members/UserPanel';
 import { ChannelView } from '../messages/ChannelView';
 import { GuildSettings } from '../settings/GuildSettings';
+import { VoiceStatesEvents } from '../voice/operations';
+import { VoicePanel } from '../voice/VoicePanel';
 
 export const GuildViewQuery = graphql(`
   query GuildView($guildId: ID!) {
@@ -64,6 +66,7 @@ export function GuildView({ route }: { route: GuildRoute }) {
   const { guildId } = route;
   // subscribe first, then read: nothing falls between the two
   useSubscription({ query: GuildPresence, variables: { guildId } });
+  useSubscription({ query: VoiceStatesEvents, variables: { guildId } });
   const [{ data, fetching, error }] = useQuery({ query: GuildViewQuery, variables: { guildId } });
   const [, joinPublic] = useMutation(JoinPublic);
   const { notify } = useNotices();
@@ -125,7 +128,8 @@ export function GuildView({ route }: { route: GuildRoute }) {
             ⚙
           </Link>
         </header>
-        <ChannelList guild={guild} currentChannelId={route.name === 'guild' ? route.channelId : null} permissions={permissions} />
+        <ChannelList guild={guild} currentChannelId={route.name === 'guild' ? route.channelId : null} permissions={permissions} viewerId={data?.viewer?.id ?? null} />
+        <VoicePanel />
         <UserPanel />
       </aside>
       {route.name === 'settings' ? (
