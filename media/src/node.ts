@@ -18,6 +18,7 @@ import {
   useSdesMid,
 } from 'werift';
 import { DEFAULT_SPEAKING, SpeakingDetector, type SpeakingOptions } from './speaking.js';
+import './werift.js';
 
 export type ParticipantState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
 export type LeaveReason = 'left' | 'ice-failed' | 'ice-disconnected' | 'connect-timeout' | 'transport-closed' | 'control-lost' | 'node-stopping';

@@ -13,6 +13,8 @@ import {
   useAudioLevelIndication,
   useSdesMid,
 } from 'werift';
+// the same caches as the node's (werift's per-m-section certificate parsing): the clients renegotiate as often
+import '../../../media/src/werift.js';
 
 export interface Inbound {
   packets: number;
