@@ -44,6 +44,8 @@ export interface MediaNodeOptions {
   iceTimeoutMs?: number;
   speaking?: Partial<SpeakingOptions>;
   maxParticipantsPerRoom?: number;
+  /** how long a renegotiation waits for more changes (joins, leaves) to go into the same offer */
+  offerBatchMs?: number;
 }
 
 export interface Counters {
@@ -100,6 +102,8 @@ class Participant {
   offerOutstanding = false;
   /** something changed while an offer was out: offer again after the answer */
   renegotiate = false;
+  /** an offer is due: the changes of the next offerBatchMs go into it too */
+  offerTimer?: NodeJS.Timeout;
   readonly forwards = new Map<string, Forward>();
   readonly received: Counters = { packets: 0, bytes: 0 };
   readonly forwarded: Counters = { packets: 0, bytes: 0 };
@@ -309,6 +313,7 @@ export class MediaNode extends EventEmitter<MediaNodeEvents> {
     if (p.leaving) return;
     p.leaving = true;
     clearTimeout(p.iceTimer);
+    clearTimeout(p.offerTimer);
     const room = this.rooms.get(p.roomId)!;
     room.participants.delete(p.id);
     this.participants.delete(p.id);
@@ -356,12 +361,28 @@ export class MediaNode extends EventEmitter<MediaNodeEvents> {
     receiver.forwards.set(source.id, { sourceId: source.id, track, transceiver });
   }
 
+  /**
+   * A renegotiation of p's connection is needed. Changes are batched: while an offer is out
+   * they wait for its answer, and an offer waits offerBatchMs for what else changes (several
+   * joining at once), so a burst of n joins costs each connection about one offer, not n,
+   * each of which werift builds and parses whole (O(m-sections)).
+   */
   private scheduleOffer(p: Participant) {
     if (p.leaving) return;
     if (p.offerOutstanding) {
       p.renegotiate = true;
       return;
     }
+    if (p.offerTimer) return;
+    p.offerTimer = setTimeout(() => {
+      p.offerTimer = undefined;
+      this.sendOffer(p);
+    }, this.options.offerBatchMs ?? 20);
+    p.offerTimer.unref();
+  }
+
+  private sendOffer(p: Participant) {
+    if (p.leaving || p.offerOutstanding) return;
     p.offerOutstanding = true;
     this.makeOffer(p).then(
       (sdp) => {
