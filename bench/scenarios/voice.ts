@@ -104,11 +104,13 @@ export async function voice(bench: Bench): Promise<void> {
       const received = new Map<string, number>();
       const latency = new Histogram();
       let connected = 0;
+      let retried = 0;
       for (const r of results) {
         for (const [id, n] of Object.entries(r.sent)) sent.set(id, (sent.get(id) ?? 0) + n);
         for (const [id, n] of Object.entries(r.received)) received.set(id, (received.get(id) ?? 0) + n);
         latency.merge(r.latency);
         connected += r.connected;
+        retried += r.retried;
       }
       let expected = 0;
       let sentTotal = 0;
@@ -141,6 +143,7 @@ export async function voice(bench: Bench): Promise<void> {
         bench.report.note(
           `voice, rooms of ${c.size}: the speakers sent ${(sendRate * 100).toFixed(0)} % of the packets asked (${fmtInt(sentTotal)} of ${fmtInt(c.rooms * c.speakers * PACKETS_PER_S * k.voiceSeconds)}): the worker processes, not the node, were the limit; latency and loss then include their event-loop lag`,
         );
+      if (retried) bench.report.note(`voice, rooms of ${c.size}: ${retried} join(s) were tried again after the peer's connection failed (werift's DTLS client failing a handshake its server side completed)`);
       if (connected < c.rooms * c.size) bench.report.note(`voice, rooms of ${c.size}: only ${connected} of ${c.rooms * c.size} peers were connected at the end`);
       bench.report.note(
         `voice, rooms of ${c.size}: ${c.rooms * c.size} peers in ${workers.length} worker processes joined in ${joinS.toFixed(1)} s; ${fmtInt(got)} of ${fmtInt(expected)} packets sent arrived; streams/core = packets that arrived ÷ (50/s × window) ÷ the node's CPU (user + system) over the window, a linear extrapolation from ${cores.toFixed(2)} cores`,

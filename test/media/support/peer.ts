@@ -161,6 +161,12 @@ export class VoicePeer {
     return this.pc.connectionState;
   }
 
+  /** The connection failed, or its DTLS handshake did (werift may then still say "connecting"). */
+  get failed(): boolean {
+    const transports = (this.pc as unknown as { dtlsTransports?: { state: string }[] }).dtlsTransports ?? [];
+    return this.pc.connectionState === 'failed' || transports.some((t) => t.state === 'failed');
+  }
+
   async close(): Promise<void> {
     this.stop();
     await this.pc.close().catch(() => {});
