@@ -158,6 +158,9 @@ export class MediaNode extends EventEmitter<MediaNodeEvents> {
   private readonly speakingTimer: NodeJS.Timeout;
   private readonly speakingOptions: SpeakingOptions;
   private closed = false;
+  /** connections whose offer is due, made one at a time (drainOffers) */
+  private readonly offerQueue = new Set<Participant>();
+  private draining = false;
 
   constructor(private readonly options: MediaNodeOptions = {}) {
     super();
@@ -314,6 +317,7 @@ export class MediaNode extends EventEmitter<MediaNodeEvents> {
     p.leaving = true;
     clearTimeout(p.iceTimer);
     clearTimeout(p.offerTimer);
+    this.offerQueue.delete(p);
     const room = this.rooms.get(p.roomId)!;
     room.participants.delete(p.id);
     this.participants.delete(p.id);
@@ -376,23 +380,39 @@ export class MediaNode extends EventEmitter<MediaNodeEvents> {
     if (p.offerTimer) return;
     p.offerTimer = setTimeout(() => {
       p.offerTimer = undefined;
-      this.sendOffer(p);
+      this.offerQueue.add(p);
+      void this.drainOffers();
     }, this.options.offerBatchMs ?? 20);
     p.offerTimer.unref();
   }
 
-  private sendOffer(p: Participant) {
-    if (p.leaving || p.offerOutstanding) return;
-    p.offerOutstanding = true;
-    this.makeOffer(p).then(
-      (sdp) => {
-        if (!p.leaving) this.emit('offer', { roomId: p.roomId, participantId: p.id, sdp });
-      },
-      () => {
-        p.offerOutstanding = false;
-        if (!p.leaving) void this.leave(p.id, 'transport-closed').catch(() => {});
-      },
-    );
+  /**
+   * Makes the queued offers one at a time, yielding to the event loop between them. A join in a
+   * room of 50 renegotiates 49 connections, each offer some 40 KB of SDP that werift builds
+   * and parses in one go: run back to back (all promise continuations) they held the loop for
+   * seconds, long enough for DTLS and ICE timers of connections being set up to fire and
+   * retransmit, which werift's DTLS does not always survive. STUN and DTLS get their turn now.
+   */
+  private async drainOffers() {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (const p of this.offerQueue) {
+        this.offerQueue.delete(p);
+        if (p.leaving || p.offerOutstanding) continue;
+        p.offerOutstanding = true;
+        try {
+          const sdp = await this.makeOffer(p);
+          if (!p.leaving) this.emit('offer', { roomId: p.roomId, participantId: p.id, sdp });
+        } catch {
+          p.offerOutstanding = false;
+          if (!p.leaving) void this.leave(p.id, 'transport-closed').catch(() => {});
+        }
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      this.draining = false;
+    }
   }
 
   private async makeOffer(p: Participant): Promise<string> {
