@@ -55,7 +55,7 @@ const handlers: Record<string, (args: never) => Promise<unknown>> = {
         } catch (err) {
           // werift's DTLS client sometimes fails a handshake its server side completed (seen under
           // load): a browser would join again, and so does the benchmark, counted
-          if (attempt < 3 && room.peers.get(participantId)?.failed) {
+          if (attempt < 5 && room.peers.get(participantId)?.failed) {
             retried++;
             await room.drop(participantId);
             continue;
@@ -109,6 +109,7 @@ const handlers: Record<string, (args: never) => Promise<unknown>> = {
     }
     rooms.clear();
     speakers = [];
+    retried = 0;
     return true;
   },
 };
