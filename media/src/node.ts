@@ -85,6 +85,8 @@ const OPUS = () =>
     parameters: 'minptime=10;useinbandfec=1',
   });
 const AUDIO_LEVEL = RTP_EXTENSION_URI.audioLevelIndication;
+/** the longest the offer queue waits for one offer before making the next */
+const OFFER_PACE_MAX_MS = 1_000;
 
 /** One forwarded stream: the source's audio, as a sendonly track on the receiver's connection. */
 interface Forward {
@@ -401,13 +403,20 @@ export class MediaNode extends EventEmitter<MediaNodeEvents> {
         this.offerQueue.delete(p);
         if (p.leaving || p.offerOutstanding) continue;
         p.offerOutstanding = true;
-        try {
-          const sdp = await this.makeOffer(p);
-          if (!p.leaving) this.emit('offer', { roomId: p.roomId, participantId: p.id, sdp });
-        } catch {
-          p.offerOutstanding = false;
-          if (!p.leaving) void this.leave(p.id, 'transport-closed').catch(() => {});
-        }
+        const made = this.makeOffer(p).then(
+          (sdp) => {
+            if (!p.leaving) this.emit('offer', { roomId: p.roomId, participantId: p.id, sdp });
+          },
+          () => {
+            p.offerOutstanding = false;
+            if (!p.leaving) void this.leave(p.id, 'transport-closed').catch(() => {});
+          },
+        );
+        // the next once this one is made, or after OFFER_PACE_MAX_MS at most: werift never
+        // settles a description on a connection closed under it, and the queue must not wait on it
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([made, new Promise<void>((resolve) => (timer = setTimeout(resolve, OFFER_PACE_MAX_MS)))]);
+        clearTimeout(timer);
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } finally {
