@@ -144,7 +144,7 @@ const BUDGET: Record<Scenario, number> = {
   subscriptions: 240,
   history: 240,
   search: 600,
-  voice: 120,
+  voice: 360,
 };
 
 async function scenario(name: string, budgetS: number, fn: () => Promise<void>) {

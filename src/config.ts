@@ -102,6 +102,8 @@ const EnvSchema = z.object({
   VOICE_TOKEN_TTL_SECONDS: int(10, 3600).default(300),
   MEDIA_URL: z.string().regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL').optional(),
   MEDIA_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** how long opening a node's control socket, or a request on it, may take before the node counts as unreachable */
+  MEDIA_TIMEOUT_MS: int(100, 120_000).default(5_000),
 });
 
 export type Config = Omit<z.infer<typeof EnvSchema>, 'JWT_SECRET' | 'GRAPHIQL' | 'GRAPHQL_INTROSPECTION'> & {

@@ -3,6 +3,7 @@
 // for its browsers), sends Opus-sized RTP at 50 packets/s from the speakers, and counts what
 // arrives, with the latency from the send time in each payload. Counting is by send time, so
 // the orchestrator can give every worker the same window.
+import { createHash } from 'node:crypto';
 import { Histogram, type HistogramData } from '../lib/stats.js';
 import { errorText, pool } from '../lib/util.js';
 import { ControlClient, VoiceRoom } from '../../test/media/support/control.js';
@@ -24,6 +25,7 @@ export interface VoiceWindowResult {
   received: Record<string, number>;
   latency: HistogramData;
   connected: number;
+  retried: number;
 }
 
 let control: ControlClient | undefined;
@@ -33,6 +35,8 @@ let sent: Record<string, number> = {};
 let received: Record<string, number> = {};
 let latency = new Histogram();
 let speakers: VoicePeer[] = [];
+/** joins tried again after the peer's connection failed */
+let retried = 0;
 
 const inWindow = (t: number) => window !== undefined && t >= window.from && t < window.to;
 
@@ -44,7 +48,30 @@ const handlers: Record<string, (args: never) => Promise<unknown>> = {
       let room = rooms.get(roomId);
       if (!room) rooms.set(roomId, (room = new VoiceRoom(control!, roomId)));
       // speakers start together once everyone is in (startSpeaking): joining is not measured
-      const peer = await room.join(participantId, { send: false, level: speaks ? 30 : 127, payloadBytes: args.payloadBytes, connectTimeoutMs: 60_000 });
+      let peer: VoicePeer | undefined;
+      for (let attempt = 1; !peer; attempt++) {
+        try {
+          peer = await room.join(participantId, { send: false, level: speaks ? 30 : 127, payloadBytes: args.payloadBytes, connectTimeoutMs: 60_000 });
+        } catch (err) {
+          // werift's DTLS client sometimes fails a handshake its server side completed (seen under
+          // load): a browser would join again, and so does the benchmark, counted
+          if (attempt < 5 && room.peers.get(participantId)?.failed) {
+            retried++;
+            await room.drop(participantId);
+            continue;
+          }
+          // what each side saw: the peer's connection states, and the node's for the participant
+          const p = room.peers.get(participantId);
+          const stats = await control!.request('stats', { roomId }).catch(() => null);
+          const node = (stats?.participants as { participantId: string }[] | undefined)?.find((s) => s.participantId === participantId);
+          const t = (p?.pc as unknown as { dtlsTransports?: { state: string; role: string; remoteParameters?: { fingerprints: { value: string }[] }; dtls?: { remoteCertificate?: Buffer } }[] })?.dtlsTransports?.[0];
+          const remote = t?.dtls?.remoteCertificate;
+          const dtls = `dtls ${t?.state} as ${t?.role}, expected ${t?.remoteParameters?.fingerprints.map((f) => f.value.slice(0, 11)).join('|')}, got ${remote ? createHash('sha256').update(remote).digest('hex').slice(0, 8) : 'none'}`;
+          throw new Error(
+            `${errorText(err)} (peer: connection ${p?.pc.connectionState}, ice ${p?.pc.iceConnectionState}, signaling ${p?.pc.signalingState}, ${dtls}; node: ${JSON.stringify(node ?? null)})`,
+          );
+        }
+      }
       if (speaks) speakers.push(peer);
       peer.onSent = (t) => {
         if (inWindow(t)) sent[participantId] = (sent[participantId] ?? 0) + 1;
@@ -71,7 +98,7 @@ const handlers: Record<string, (args: never) => Promise<unknown>> = {
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     let connected = 0;
     for (const room of rooms.values()) for (const p of room.peers.values()) if (p.connectionState === 'connected') connected++;
-    const result: VoiceWindowResult = { sent, received, latency: latency.toJSON(), connected };
+    const result: VoiceWindowResult = { sent, received, latency: latency.toJSON(), connected, retried };
     window = undefined;
     return result;
   },
@@ -82,6 +109,7 @@ const handlers: Record<string, (args: never) => Promise<unknown>> = {
     }
     rooms.clear();
     speakers = [];
+    retried = 0;
     return true;
   },
 };

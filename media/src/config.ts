@@ -25,6 +25,7 @@ const EnvSchema = z
     MEDIA_ICE_TIMEOUT_MS: int(100, 600_000).default(15_000),
     MEDIA_SPEAKING_HOLD_MS: int(0, 10_000).default(400),
     MEDIA_MAX_PARTICIPANTS_PER_ROOM: int(2, 10_000).default(100),
+    MEDIA_OFFER_BATCH_MS: int(0, 1_000).default(20),
     REDIS_URL: z
       .string()
       .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
@@ -61,6 +62,8 @@ export interface MediaConfig {
   iceTimeoutMs: number;
   speakingHoldMs: number;
   maxParticipantsPerRoom: number;
+  /** how long a renegotiation waits for more changes to go into the same offer */
+  offerBatchMs: number;
   redisUrl?: string;
   redisKeyPrefix: string;
   announceTtlMs: number;
@@ -93,6 +96,7 @@ export function loadMediaConfig(env: NodeJS.ProcessEnv = process.env): MediaConf
     iceTimeoutMs: e.MEDIA_ICE_TIMEOUT_MS,
     speakingHoldMs: e.MEDIA_SPEAKING_HOLD_MS,
     maxParticipantsPerRoom: e.MEDIA_MAX_PARTICIPANTS_PER_ROOM,
+    offerBatchMs: e.MEDIA_OFFER_BATCH_MS,
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     announceTtlMs: e.MEDIA_ANNOUNCE_TTL_MS,

@@ -18,6 +18,7 @@ import {
   useSdesMid,
 } from 'werift';
 import { DEFAULT_SPEAKING, SpeakingDetector, type SpeakingOptions } from './speaking.js';
+import './werift.js';
 
 export type ParticipantState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
 export type LeaveReason = 'left' | 'ice-failed' | 'ice-disconnected' | 'connect-timeout' | 'transport-closed' | 'control-lost' | 'node-stopping';
@@ -43,6 +44,8 @@ export interface MediaNodeOptions {
   iceTimeoutMs?: number;
   speaking?: Partial<SpeakingOptions>;
   maxParticipantsPerRoom?: number;
+  /** how long a renegotiation waits for more changes (joins, leaves) to go into the same offer */
+  offerBatchMs?: number;
 }
 
 export interface Counters {
@@ -82,6 +85,8 @@ const OPUS = () =>
     parameters: 'minptime=10;useinbandfec=1',
   });
 const AUDIO_LEVEL = RTP_EXTENSION_URI.audioLevelIndication;
+/** the longest the offer queue waits for one offer before making the next */
+const OFFER_PACE_MAX_MS = 1_000;
 
 /** One forwarded stream: the source's audio, as a sendonly track on the receiver's connection. */
 interface Forward {
@@ -99,6 +104,8 @@ class Participant {
   offerOutstanding = false;
   /** something changed while an offer was out: offer again after the answer */
   renegotiate = false;
+  /** an offer is due: the changes of the next offerBatchMs go into it too */
+  offerTimer?: NodeJS.Timeout;
   readonly forwards = new Map<string, Forward>();
   readonly received: Counters = { packets: 0, bytes: 0 };
   readonly forwarded: Counters = { packets: 0, bytes: 0 };
@@ -153,6 +160,9 @@ export class MediaNode extends EventEmitter<MediaNodeEvents> {
   private readonly speakingTimer: NodeJS.Timeout;
   private readonly speakingOptions: SpeakingOptions;
   private closed = false;
+  /** connections whose offer is due, made one at a time (drainOffers) */
+  private readonly offerQueue = new Set<Participant>();
+  private draining = false;
 
   constructor(private readonly options: MediaNodeOptions = {}) {
     super();
@@ -308,6 +318,8 @@ export class MediaNode extends EventEmitter<MediaNodeEvents> {
     if (p.leaving) return;
     p.leaving = true;
     clearTimeout(p.iceTimer);
+    clearTimeout(p.offerTimer);
+    this.offerQueue.delete(p);
     const room = this.rooms.get(p.roomId)!;
     room.participants.delete(p.id);
     this.participants.delete(p.id);
@@ -355,22 +367,61 @@ export class MediaNode extends EventEmitter<MediaNodeEvents> {
     receiver.forwards.set(source.id, { sourceId: source.id, track, transceiver });
   }
 
+  /**
+   * A renegotiation of p's connection is needed. Changes are batched: while an offer is out
+   * they wait for its answer, and an offer waits offerBatchMs for what else changes (several
+   * joining at once), so a burst of n joins costs each connection about one offer, not n,
+   * each of which werift builds and parses whole (O(m-sections)).
+   */
   private scheduleOffer(p: Participant) {
     if (p.leaving) return;
     if (p.offerOutstanding) {
       p.renegotiate = true;
       return;
     }
-    p.offerOutstanding = true;
-    this.makeOffer(p).then(
-      (sdp) => {
-        if (!p.leaving) this.emit('offer', { roomId: p.roomId, participantId: p.id, sdp });
-      },
-      () => {
-        p.offerOutstanding = false;
-        if (!p.leaving) void this.leave(p.id, 'transport-closed').catch(() => {});
-      },
-    );
+    if (p.offerTimer) return;
+    p.offerTimer = setTimeout(() => {
+      p.offerTimer = undefined;
+      this.offerQueue.add(p);
+      void this.drainOffers();
+    }, this.options.offerBatchMs ?? 20);
+    p.offerTimer.unref();
+  }
+
+  /**
+   * Makes the queued offers one at a time, yielding to the event loop between them. A join in a
+   * room of 50 renegotiates 49 connections, each offer some 40 KB of SDP that werift builds
+   * and parses in one go: run back to back (all promise continuations) they held the loop for
+   * seconds, long enough for DTLS and ICE timers of connections being set up to fire and
+   * retransmit, which werift's DTLS does not always survive. STUN and DTLS get their turn now.
+   */
+  private async drainOffers() {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (const p of this.offerQueue) {
+        this.offerQueue.delete(p);
+        if (p.leaving || p.offerOutstanding) continue;
+        p.offerOutstanding = true;
+        const made = this.makeOffer(p).then(
+          (sdp) => {
+            if (!p.leaving) this.emit('offer', { roomId: p.roomId, participantId: p.id, sdp });
+          },
+          () => {
+            p.offerOutstanding = false;
+            if (!p.leaving) void this.leave(p.id, 'transport-closed').catch(() => {});
+          },
+        );
+        // the next once this one is made, or after OFFER_PACE_MAX_MS at most: werift never
+        // settles a description on a connection closed under it, and the queue must not wait on it
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([made, new Promise<void>((resolve) => (timer = setTimeout(resolve, OFFER_PACE_MAX_MS)))]);
+        clearTimeout(timer);
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      this.draining = false;
+    }
   }
 
   private async makeOffer(p: Participant): Promise<string> {

@@ -30,6 +30,7 @@ export async function startMediaNode(config: MediaConfig, options: { log?: Logge
     iceTimeoutMs: config.iceTimeoutMs,
     speaking: { holdMs: config.speakingHoldMs },
     maxParticipantsPerRoom: config.maxParticipantsPerRoom,
+    offerBatchMs: config.offerBatchMs,
   });
   const control = new ControlServer({ node, nodeId: config.nodeId, secret: config.secret, graceMs: config.controlGraceMs, log });
   let port: number;

@@ -137,7 +137,19 @@ export class MemoryVoiceRegistry implements VoiceRegistry {
     return held && held.expiresAt > now ? held : undefined;
   }
 
-  async put(entry: VoiceStateEntry, expiresAt: number) {
+  /** Live states of other users in the channel, counted up to `atMost` (synchronous: with the
+   *  write that follows, one step; nothing else runs in between on this one instance). */
+  private othersIn(channelId: string, userId: string, atMost: number) {
+    const now = Date.now();
+    let n = 0;
+    for (const h of this.users.values()) {
+      if (h.expiresAt > now && h.entry.channelId === channelId && h.entry.userId !== userId && ++n >= atMost) break;
+    }
+    return n;
+  }
+
+  async put(entry: VoiceStateEntry, expiresAt: number, limit = 0): Promise<VoiceStateEntry | null | 'full'> {
+    if (limit > 0 && this.othersIn(entry.channelId, entry.userId, limit) >= limit) return 'full';
     const before = this.live(entry.userId)?.entry ?? null;
     this.users.set(entry.userId, { entry: { ...entry }, expiresAt });
     return before;
@@ -151,6 +163,14 @@ export class MemoryVoiceRegistry implements VoiceRegistry {
   async update(userId: string, sessionId: string, patch: Partial<VoiceStateEntry>) {
     const held = this.live(userId);
     if (!held || held.entry.sessionId !== sessionId) return null;
+    held.entry = { ...held.entry, ...patch, userId };
+    return { ...held.entry };
+  }
+
+  async move(userId: string, sessionId: string, patch: Partial<VoiceStateEntry> & { channelId: string }, limit: number): Promise<VoiceStateEntry | null | 'full'> {
+    const held = this.live(userId);
+    if (!held || held.entry.sessionId !== sessionId) return null;
+    if (limit > 0 && this.othersIn(patch.channelId, userId, limit) >= limit) return 'full';
     held.entry = { ...held.entry, ...patch, userId };
     return { ...held.entry };
   }

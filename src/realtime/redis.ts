@@ -210,8 +210,31 @@ const VOICE_ENTRIES_KEY = 'voice:entries';
 /** an index of who may be in a channel: members are checked against the states when read */
 const voiceChannelKey = (channelId: string) => `voice:channel:${channelId}`;
 
-// KEYS: states, entries, channel. ARGV: userId, json, expiresAt, now. The replaced state if it was live.
-const VOICE_PUT = `
+// The number of other users with a live state in the channel KEYS[3] (ARGV[5] its id), counted
+// up to ARGV[6]: the channel index holds who may be there, the states say who is.
+const VOICE_OTHERS = `
+local function others(userId, now, channelId, atMost)
+  local n = 0
+  for _, member in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+    if member ~= userId then
+      local score = redis.call('ZSCORE', KEYS[2], member)
+      if score and tonumber(score) > now then
+        local raw = redis.call('HGET', KEYS[1], member)
+        if raw and cjson.decode(raw).channelId == channelId then
+          n = n + 1
+          if n >= atMost then return n end
+        end
+      end
+    end
+  end
+  return n
+end`;
+
+// KEYS: states, entries, channel. ARGV: userId, json, expiresAt, now, channelId, limit (0 = none).
+// The replaced state if it was live; 'full' (nothing written) when limit others are in the channel.
+const VOICE_PUT = `${VOICE_OTHERS}
+local limit = tonumber(ARGV[6])
+if limit > 0 and others(ARGV[1], tonumber(ARGV[4]), ARGV[5], limit) >= limit then return 'full' end
 local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
 local before = redis.call('HGET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
@@ -232,6 +255,22 @@ for k, v in pairs(cjson.decode(ARGV[3])) do state[k] = v end
 local encoded = cjson.encode(state)
 redis.call('HSET', KEYS[1], ARGV[1], encoded)
 if state.channelId then redis.call('ZADD', KEYS[3], score, ARGV[1]) end
+return encoded`;
+
+// KEYS: states, entries, channel (the target). ARGV: userId, sessionId, patch, now, channelId, limit.
+const VOICE_MOVE = `${VOICE_OTHERS}
+local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not score or tonumber(score) <= tonumber(ARGV[4]) then return false end
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return false end
+local state = cjson.decode(raw)
+if state.sessionId ~= ARGV[2] then return false end
+local limit = tonumber(ARGV[6])
+if limit > 0 and others(ARGV[1], tonumber(ARGV[4]), ARGV[5], limit) >= limit then return 'full' end
+for k, v in pairs(cjson.decode(ARGV[3])) do state[k] = v end
+local encoded = cjson.encode(state)
+redis.call('HSET', KEYS[1], ARGV[1], encoded)
+redis.call('ZADD', KEYS[3], score, ARGV[1])
 return encoded`;
 
 // KEYS: states, entries. ARGV: userId, sessionId ('' = any), now.
@@ -267,9 +306,16 @@ const parseVoice = (raw: unknown): VoiceStateEntry | null => (typeof raw === 'st
 export class RedisVoiceRegistry implements VoiceRegistry {
   constructor(private readonly redis: Redis) {}
 
-  async put(entry: VoiceStateEntry, expiresAt: number) {
+  async put(entry: VoiceStateEntry, expiresAt: number, limit = 0) {
     const keys = [VOICE_STATES_KEY, VOICE_ENTRIES_KEY, voiceChannelKey(entry.channelId)];
-    return parseVoice(await this.redis.eval(VOICE_PUT, 3, ...keys, entry.userId, JSON.stringify(entry), expiresAt, Date.now()));
+    const raw = await this.redis.eval(VOICE_PUT, 3, ...keys, entry.userId, JSON.stringify(entry), expiresAt, Date.now(), entry.channelId, limit);
+    return raw === 'full' ? 'full' : parseVoice(raw);
+  }
+
+  async move(userId: string, sessionId: string, patch: Partial<VoiceStateEntry> & { channelId: string }, limit: number) {
+    const keys = [VOICE_STATES_KEY, VOICE_ENTRIES_KEY, voiceChannelKey(patch.channelId)];
+    const raw = await this.redis.eval(VOICE_MOVE, 3, ...keys, userId, sessionId, JSON.stringify(patch), Date.now(), patch.channelId, limit);
+    return raw === 'full' ? 'full' : parseVoice(raw);
   }
 
   async get(userId: string) {

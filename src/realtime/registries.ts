@@ -67,11 +67,24 @@ export interface VoiceStateEntry {
  * and the sweep of any surviving instance reports each once.
  */
 export interface VoiceRegistry {
-  /** Makes `entry` the user's voice state; resolves to the one it replaced (still live), if any. */
-  put(entry: VoiceStateEntry, expiresAt: number): Promise<VoiceStateEntry | null>;
+  /**
+   * Makes `entry` the user's voice state; resolves to the one it replaced (still live), if any.
+   * With `limit` > 0 it is written only while fewer than `limit` other users have a live state
+   * in `entry.channelId`, else nothing changes and it resolves to `'full'`: the count and the
+   * write are one step across instances, so concurrent joins cannot both take the last place.
+   */
+  put(entry: VoiceStateEntry, expiresAt: number, limit?: number): Promise<VoiceStateEntry | null | 'full'>;
   get(userId: string): Promise<VoiceStateEntry | null>;
   /** Changes the user's state if it is still session `sessionId`; resolves to the new state (null: not there). */
   update(userId: string, sessionId: string, patch: Partial<Omit<VoiceStateEntry, 'userId' | 'sessionId' | 'guildId'>> & { sessionId?: string }): Promise<VoiceStateEntry | null>;
+  /** `update` to another channel (`patch.channelId`), in one step with put's `limit` check
+   *  there (0 = none): `'full'` when `limit` other users are already in it. */
+  move(
+    userId: string,
+    sessionId: string,
+    patch: Partial<Omit<VoiceStateEntry, 'userId' | 'sessionId' | 'guildId'>> & { channelId: string; sessionId?: string },
+    limit: number,
+  ): Promise<VoiceStateEntry | null | 'full'>;
   /** Removes the user's state if it is session `sessionId` (any session when omitted); resolves to what was removed. */
   remove(userId: string, sessionId?: string): Promise<VoiceStateEntry | null>;
   /** The states in a voice channel, by joinedAt. */

@@ -8,7 +8,7 @@ builder.mutationFields((t) => ({
   joinVoiceChannel: t.field({
     type: VoiceSession,
     description:
-      'Enters a voice channel (VIEW_CHANNEL and CONNECT; a full channel (userLimit) is CONFLICT unless you have MOVE_MEMBERS). Being in another voice channel leaves it. Then open voiceSignals with the session.',
+      'Enters a voice channel (VIEW_CHANNEL and CONNECT; a full channel (userLimit) is CONFLICT unless you have MOVE_MEMBERS, however many join at once). Being in another voice channel leaves it. SERVICE_UNAVAILABLE (retry after extensions.retryAfterMs) when no media node can carry it now. Then open voiceSignals with the session.',
     args: { channelId: t.arg.id({ required: true }) },
     resolve: (_root, args, ctx) => ctx.services.voice.join(ctx.actor, parseGlobalId(args.channelId, 'Channel', 'channelId')),
   }),
@@ -43,7 +43,8 @@ builder.mutationFields((t) => ({
   }),
   moveVoiceMember: t.field({
     type: VoiceState,
-    description: 'Moves a member in voice to another voice channel of the guild (MOVE_MEMBERS, role hierarchy); their session closes with MOVED and they join the new channel.',
+    description:
+      'Moves a member in voice to another voice channel of the guild (MOVE_MEMBERS, role hierarchy, and CONNECT there); their session closes with MOVED and they join the new channel. FORBIDDEN when the member may not view or connect to that channel; its userLimit holds (CONFLICT) unless you or they have MOVE_MEMBERS in it.',
     args: { guildId: t.arg.id({ required: true }), userId: t.arg.id({ required: true }), channelId: t.arg.id({ required: true }) },
     resolve: (_root, args, ctx) =>
       ctx.services.voice.move(
@@ -77,7 +78,7 @@ builder.subscriptionFields((t) => ({
   voiceSignals: t.field({
     type: VoiceSignal,
     description:
-      "Your voice session's signalling: the media node's offers (answer each with answerVoiceOffer), then VoiceClosed when it ends. Opening it connects you to the media node; ending it (or losing the socket) leaves voice.",
+      "Your voice session's signalling: the media node's offers (answer each with answerVoiceOffer), then VoiceClosed when it ends. Opening it connects you to the media node (SERVICE_UNAVAILABLE, retryable, when it cannot be reached); ending it (or losing the socket) leaves voice.",
     args: { sessionId: t.arg.id({ required: true }), voiceToken: t.arg.string({ required: true }) },
     subscribe: (_root, args, ctx) => ctx.services.voice.signals(ctx.actor, args.sessionId, args.voiceToken),
     resolve: (signal: DeliveredVoiceSignal) => signal,

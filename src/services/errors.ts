@@ -8,6 +8,8 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'RATE_LIMITED'
   | 'PAYLOAD_TOO_LARGE'
+  /** a dependency (here: the media node) cannot be reached now: retry after extensions.retryAfterMs */
+  | 'SERVICE_UNAVAILABLE'
   /** the password was right and the account needs its second factor: extensions.challengeToken */
   | 'TWO_FACTOR_REQUIRED';
 
@@ -32,3 +34,5 @@ export const conflict = (message: string, field?: string) =>
 export const payloadTooLarge = (message: string) => new DomainError('PAYLOAD_TOO_LARGE', message);
 export const rateLimited = (message: string, retryAfterMs: number) =>
   new DomainError('RATE_LIMITED', message, { retryAfterMs });
+/** A dependency is away (retryable): the same code and retryAfterMs as src/http/dependencyFailures.ts gives a database or Redis outage. */
+export const serviceUnavailable = (message: string, retryAfterMs = 1_000) => new DomainError('SERVICE_UNAVAILABLE', message, { retryAfterMs });

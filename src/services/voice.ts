@@ -15,10 +15,10 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import type { PubSub, VoiceCloseReason, VoiceEventKind, VoiceEventPayload, VoiceSignalPayload, VoiceStateSnapshot } from '../pubsub/topics.js';
 import type { VoiceRegistry, VoiceStateEntry } from '../realtime/registries.js';
-import type { MediaEvent, VoiceMedia } from '../voice/media.js';
+import { type MediaEvent, MediaUnavailableError, type VoiceMedia } from '../voice/media.js';
 import type { Access } from './access.js';
-import type { Actor } from './actor.js';
-import { DomainError, badInput, conflict, forbidden, notFound } from './errors.js';
+import { Actor } from './actor.js';
+import { DomainError, badInput, conflict, forbidden, notFound, serviceUnavailable } from './errors.js';
 import { Permission, has } from './permissions.js';
 import type { RealtimeService } from './realtime.js';
 import type { RoleService } from './roles.js';
@@ -58,6 +58,10 @@ export const snapshotOf = (e: VoiceStateEntry): VoiceStateSnapshot => ({
   speaking: e.speaking,
   joinedAt: e.joinedAt,
 });
+
+/** A media node that cannot be reached is SERVICE_UNAVAILABLE (retryable), never an internal error. */
+const mediaFailure = (err: unknown): unknown =>
+  err instanceof MediaUnavailableError ? serviceUnavailable('No media node is reachable for this voice channel now; retry shortly.') : err;
 
 const forwardingOf = (e: VoiceStateEntry) => ({ muted: e.serverMute || e.selfMute, deafened: e.serverDeaf || e.selfDeaf });
 
@@ -144,10 +148,13 @@ export class VoiceService {
     if (channel.type !== 'VOICE' || channel.guildId === null) throw badInput('This is not a voice channel.', 'channelId');
     const permissions = await this.access.channelPermissions(actor, channelId);
     if (!has(permissions, Permission.CONNECT)) throw forbidden('You need the CONNECT permission in this channel.');
-    if (channel.userLimit > 0 && !has(permissions, Permission.MOVE_MEMBERS)) {
-      const others = (await this.registry.inChannel(channelId)).filter((s) => s.userId !== userId);
-      if (others.length >= channel.userLimit) throw conflict(`This voice channel is full (${channel.userLimit}).`, 'channelId');
-    }
+    // members with MOVE_MEMBERS may exceed the limit; for the others the registry counts and writes in one step
+    const limit = has(permissions, Permission.MOVE_MEMBERS) ? 0 : channel.userLimit;
+    const full = () => conflict(`This voice channel is full (${channel.userLimit}).`, 'channelId');
+    // no node to carry the channel: refused before any state is written, retryable
+    await this.media.reachable(channelId).catch((err: unknown) => {
+      throw mediaFailure(err);
+    });
     const [user, restricted, before, member] = await Promise.all([
       loadUserSnapshot(this.db, userId),
       this.db.permissionOverwrite.count({ where: { channelId } }).then((n) => n > 0),
@@ -170,7 +177,8 @@ export class VoiceService {
       channel: channelSnapshot(channel),
       restricted,
     };
-    const replaced = await this.registry.put(entry, Date.now() + this.lifetime);
+    const replaced = await this.registry.put(entry, Date.now() + this.lifetime, limit);
+    if (replaced === 'full') throw full();
     if (replaced) {
       await this.closeSession(replaced.sessionId, replaced.channelId === channelId ? 'REPLACED' : 'LEFT');
       if (replaced.channelId !== channelId) await this.publish('LEFT', replaced);
@@ -216,25 +224,43 @@ export class VoiceService {
     return true;
   }
 
-  /** Moves a member to another voice channel of the guild: their session there ends (closed,
-   *  reason MOVED) and they call joinVoiceChannel for the new one, already in it. */
+  /**
+   * Moves a member to another voice channel of the guild: their session there ends (closed,
+   * reason MOVED) and they call joinVoiceChannel for the new one, already in it. As on Discord
+   * the mover needs MOVE_MEMBERS (in the guild) and CONNECT in the target, and the member must
+   * be able to view and connect to it (FORBIDDEN otherwise: a move is no way around the
+   * channel's permissions). The target's userLimit holds (CONFLICT) unless the mover, or the
+   * member, has MOVE_MEMBERS in that channel (an overwrite there can take it away).
+   */
   async move(actor: Actor, guildId: string, userId: string, channelId: string): Promise<VoiceStateSnapshot> {
     const membership = await this.access.requirePermission(actor, guildId, 'MOVE_MEMBERS');
     const channel = await this.access.requireChannel(actor, channelId);
     if (channel.type !== 'VOICE' || channel.guildId !== guildId) throw badInput('Move to a voice channel of the same guild.', 'channelId');
     const state = await this.moderated(actor, membership, guildId, userId);
     if (state.channelId === channelId) return snapshotOf(state);
+    const moverPermissions = await this.access.channelPermissions(actor, channelId);
+    if (!has(moverPermissions, Permission.CONNECT)) throw forbidden('You need the CONNECT permission in the channel you move them to.');
+    // the member's own permissions there, as if they joined it themselves
+    let theirs = 0n;
+    try {
+      theirs = await this.access.channelPermissions(new Actor(this.db, userId), channelId);
+    } catch (err) {
+      if (!(err instanceof DomainError && err.code === 'NOT_FOUND')) throw err;
+    }
+    if (!has(theirs, Permission.VIEW_CHANNEL) || !has(theirs, Permission.CONNECT))
+      throw forbidden('This member may not connect to that channel (VIEW_CHANNEL and CONNECT).');
+    const limit = has(theirs, Permission.MOVE_MEMBERS) || has(moverPermissions, Permission.MOVE_MEMBERS) ? 0 : channel.userLimit;
     const restricted = (await this.db.permissionOverwrite.count({ where: { channelId } })) > 0;
     const sessionId = randomBytes(12).toString('hex');
-    const moved = await this.registry.update(userId, state.sessionId, {
-      channelId,
-      channel: channelSnapshot(channel),
-      restricted,
-      sessionId,
-      speaking: false,
-      joinedAt: new Date().toISOString(),
-    });
-    if (!moved) throw notFound('Voice state');
+    const result = await this.registry.move(
+      userId,
+      state.sessionId,
+      { channelId, channel: channelSnapshot(channel), restricted, sessionId, speaking: false, joinedAt: new Date().toISOString() },
+      limit,
+    );
+    if (result === 'full') throw conflict(`That voice channel is full (${channel.userLimit}).`, 'channelId');
+    if (!result) throw notFound('Voice state');
+    const moved = result;
     await this.closeSession(state.sessionId, 'MOVED');
     await this.publish('MOVED', moved, state.channelId);
     return snapshotOf(moved);
@@ -337,7 +363,7 @@ export class VoiceService {
         if (code === 'LIMIT') throw conflict('This voice channel is full on its media node.', 'sessionId');
         // the node has this participant already: the session is open elsewhere
         if (code === 'CONFLICT') throw conflict('This voice session is already open.', 'sessionId');
-        throw new Error('media node unavailable', { cause: err });
+        throw mediaFailure(err);
       }
       const current = await this.registry.get(userId);
       if (current && current.sessionId === sessionId && (current.selfMute || current.serverMute || current.selfDeaf || current.serverDeaf))

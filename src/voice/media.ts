@@ -40,6 +40,7 @@ class ControlConnection {
   private constructor(
     readonly nodeId: string,
     private readonly ws: WebSocket,
+    private readonly timeoutMs: number,
     onEvent: (e: MediaEvent) => void,
     onClose: () => void,
   ) {
@@ -64,13 +65,17 @@ class ControlConnection {
     ws.on('error', () => {});
   }
 
-  static open(nodeId: string, url: string, secret: string, onEvent: (e: MediaEvent) => void, onClose: () => void): Promise<ControlConnection> {
+  static open(nodeId: string, url: string, secret: string, timeoutMs: number, onEvent: (e: MediaEvent) => void, onClose: () => void): Promise<ControlConnection> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { headers: { authorization: `Bearer ${secret}` } });
-      const fail = (err: Error) => reject(new MediaUnavailableError(`media node ${nodeId} unreachable: ${err.message}`));
+      // handshakeTimeout: a node that takes the TCP connection and never answers is unreachable too
+      const ws = new WebSocket(url, { headers: { authorization: `Bearer ${secret}` }, handshakeTimeout: timeoutMs });
+      const fail = (err: Error) => {
+        ws.terminate();
+        reject(new MediaUnavailableError(`media node ${nodeId} unreachable: ${err.message}`));
+      };
       ws.once('open', () => {
         ws.off('error', fail);
-        resolve(new ControlConnection(nodeId, ws, onEvent, onClose));
+        resolve(new ControlConnection(nodeId, ws, timeoutMs, onEvent, onClose));
       });
       ws.once('unexpected-response', (_req, res) => fail(new Error(`HTTP ${res.statusCode}`)));
       ws.once('error', fail);
@@ -81,7 +86,21 @@ class ControlConnection {
     if (this.closed) throw new MediaUnavailableError('media node connection closed');
     const id = this.next++;
     const reply = await new Promise<Reply>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
+      // a node that stops answering is as good as gone for this request
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        reject(new MediaUnavailableError(`media node ${this.nodeId} did not answer ${op} within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      this.waiting.set(id, {
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
       this.ws.send(JSON.stringify({ id, op, ...args }));
     });
     if (!reply.ok) throw Object.assign(new Error(`media ${op}: ${reply.error?.code} ${reply.error?.message}`), { code: reply.error?.code });
@@ -190,6 +209,11 @@ export class VoiceMedia {
     this.nodeLost.add(handler);
   }
 
+  /** Resolves once the node that carries (or will carry) the room is connected; MediaUnavailableError otherwise. */
+  async reachable(roomId: string): Promise<void> {
+    await this.connect(await this.nodeFor(roomId));
+  }
+
   /** The node's offer for the participant's first connection. */
   async join(roomId: string, participantId: string, userId: string): Promise<string> {
     const nodeId = await this.nodeFor(roomId);
@@ -280,6 +304,7 @@ export class VoiceMedia {
         nodeId,
         url,
         secret,
+        this.options.config.MEDIA_TIMEOUT_MS,
         (e) => {
           if (e.event === 'left') {
             // the answer to our own leave, or the node dropping them: told once, for a participant still ours

@@ -44,7 +44,7 @@ describe.each(registries)('%s voice registry', (_name, make) => {
     const first = entry(user, c1);
     expect(await r.put(first, Date.now() + 10_000)).toBeNull();
     const second = entry(user, c2);
-    expect((await r.put(second, Date.now() + 10_000))?.sessionId).toBe(first.sessionId);
+    expect(((await r.put(second, Date.now() + 10_000)) as VoiceStateEntry).sessionId).toBe(first.sessionId);
     expect(await r.inChannel(c1)).toEqual([]);
     expect((await r.inChannel(c2)).map((s) => s.userId)).toEqual([user]);
     expect((await r.get(user))?.sessionId).toBe(second.sessionId);
@@ -61,6 +61,39 @@ describe.each(registries)('%s voice registry', (_name, make) => {
     expect((await r.remove(user, state.sessionId))?.selfMute).toBe(true);
     expect(await r.get(user)).toBeNull();
     expect(await r.remove(user)).toBeNull();
+  });
+
+  it('puts and moves within a limit, counting live states of others, in one step however many race', async () => {
+    const r = make();
+    const channel = uid();
+    const users = Array.from({ length: 8 }, uid);
+    // eight concurrent joins of a channel for two: exactly two get in
+    const results = await Promise.all(users.map((u) => r.put(entry(u, channel), Date.now() + 10_000, 2)));
+    expect(results.filter((x) => x === 'full')).toHaveLength(6);
+    const inside = (await r.inChannel(channel)).map((s) => s.userId);
+    expect(inside).toHaveLength(2);
+    const outside = users.filter((u) => !inside.includes(u));
+    expect(await r.get(outside[0]!)).toBeNull();
+    // someone already inside is not counted against themselves (a join again)
+    expect(await r.put(entry(inside[0]!, channel), Date.now() + 10_000, 2)).not.toBe('full');
+    // 0 = no limit
+    expect(await r.put(entry(outside[0]!, channel), Date.now() + 10_000, 0)).toBeNull();
+    expect(await r.inChannel(channel)).toHaveLength(3);
+
+    // moves: into a full channel refused and nothing changes; a lapsed state does not count
+    const elsewhere = uid();
+    const mover = entry(outside[1]!, elsewhere);
+    await r.put(mover, Date.now() + 10_000);
+    expect(await r.move(mover.userId, mover.sessionId, { channelId: channel, sessionId: 'moved' }, 3)).toBe('full');
+    expect((await r.get(mover.userId))?.channelId).toBe(elsewhere);
+    expect(await r.move(mover.userId, 'other', { channelId: channel }, 0)).toBeNull();
+    const small = uid();
+    await r.put(entry(outside[2]!, small), Date.now() + 100);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const moved = await r.move(mover.userId, mover.sessionId, { channelId: small, sessionId: 'moved' }, 1);
+    expect(moved).toMatchObject({ channelId: small, sessionId: 'moved' });
+    expect((await r.inChannel(small)).map((s) => s.userId)).toEqual([mover.userId]);
+    expect(await r.inChannel(elsewhere)).toEqual([]);
   });
 
   it('lets a state lapse unless its session is heartbeaten, and sweeps each once', async () => {

@@ -93,6 +93,21 @@ describe('joining', () => {
     expect((await states(owner, voice)).map((s) => s.user.id).sort()).toEqual([members[0]!.userId, owner.userId].sort());
   });
 
+  it('lets exactly userLimit of many concurrent joins in, the others CONFLICT', async () => {
+    const { owner, members, voice } = await voiceGuild(6);
+    await owner.ok(`mutation($id: ID!) { updateChannel(id: $id, input: { userLimit: 2 }) { userLimit } }`, { id: voice });
+    const results = await Promise.all(members.map((m) => m.request<any>(JOIN, { c: voice })));
+    const codes = results.map((r) => r.errors?.[0]?.extensions?.code ?? 'OK').sort();
+    expect(codes).toEqual(['CONFLICT', 'CONFLICT', 'CONFLICT', 'CONFLICT', 'OK', 'OK']);
+    const joined = members.filter((_, i) => !results[i]!.errors).map((m) => m.userId);
+    expect((await states(owner, voice)).map((s) => s.user.id).sort()).toEqual(joined.sort());
+    // a place taken is given back by leaving
+    const inside = members.find((m) => m.userId === joined[0])!;
+    const outside = members.find((m) => !joined.includes(m.userId))!;
+    await inside.ok(`mutation { leaveVoiceChannel }`);
+    await join(outside, voice);
+  });
+
   it('is in one voice channel at a time; leaving leaves', async () => {
     const { owner, members, voice, other } = await voiceGuild(1);
     const a = members[0]!;
@@ -185,6 +200,40 @@ describe('mute, deafen, move, disconnect', () => {
       events.close();
       await ws.dispose();
     }
+  });
+
+  it('moves only into a channel the member may connect to, within its user limit unless MOVE_MEMBERS there', async () => {
+    const { owner, members, voice, other, guildId } = await voiceGuild(3);
+    const [mod, a, b] = members as [Client, Client, Client];
+    const MOVE = `mutation($g: ID!, $u: ID!, $c: ID!) { moveVoiceMember(guildId: $g, userId: $u, channelId: $c) { channel { id } } }`;
+    const OVERWRITE = `mutation($c: ID!, $u: ID!, $allow: [Permission!]!, $deny: [Permission!]!) { setChannelPermissionOverwrite(channelId: $c, targetType: MEMBER, targetId: $u, allow: $allow, deny: $deny) { targetId } }`;
+    const { createRole } = await owner.ok<any>(`mutation($g: ID!) { createRole(input: { guildId: $g, name: "movers", permissions: [MOVE_MEMBERS] }) { id } }`, { g: guildId });
+    await owner.ok(`mutation($g: ID!, $r: ID!, $u: ID!) { assignRole(guildId: $g, roleId: $r, userId: $u) { user { id } } }`, { g: guildId, r: createRole.id, u: mod.userId });
+    await join(a, voice);
+
+    // a may not connect to `other`: no move there, by anyone (the owner neither)
+    await owner.ok(OVERWRITE, { c: other, u: a.userId, allow: [], deny: ['CONNECT'] });
+    await mod.fails('FORBIDDEN', MOVE, { g: guildId, u: a.userId, c: other });
+    await owner.fails('FORBIDDEN', MOVE, { g: guildId, u: a.userId, c: other });
+    // nor view it
+    await owner.ok(OVERWRITE, { c: other, u: a.userId, allow: ['CONNECT'], deny: ['VIEW_CHANNEL'] });
+    await owner.fails('FORBIDDEN', MOVE, { g: guildId, u: a.userId, c: other });
+    expect((await states(owner, voice)).map((s) => s.user.id)).toEqual([a.userId]);
+    await owner.ok(`mutation($c: ID!, $u: ID!) { deleteChannelPermissionOverwrite(channelId: $c, targetType: MEMBER, targetId: $u) { id } }`, { c: other, u: a.userId });
+
+    // other is full (1: b): the mover's MOVE_MEMBERS in it lets them exceed it ...
+    await owner.ok(`mutation($id: ID!) { updateChannel(id: $id, input: { userLimit: 1 }) { userLimit } }`, { id: other });
+    await join(b, other);
+    await mod.ok(MOVE, { g: guildId, u: a.userId, c: other });
+    expect((await states(owner, other)).map((s) => s.user.id).sort()).toEqual([a.userId, b.userId].sort());
+    await mod.ok(MOVE, { g: guildId, u: a.userId, c: voice });
+    // ... and without it there (an overwrite takes it away), the limit holds
+    await owner.ok(OVERWRITE, { c: other, u: mod.userId, allow: [], deny: ['MOVE_MEMBERS'] });
+    await mod.fails('CONFLICT', MOVE, { g: guildId, u: a.userId, c: other });
+    expect((await states(owner, voice)).map((s) => s.user.id)).toEqual([a.userId]);
+    // the mover must be able to connect there too
+    await owner.ok(OVERWRITE, { c: other, u: mod.userId, allow: [], deny: ['CONNECT'] });
+    await mod.fails('FORBIDDEN', MOVE, { g: guildId, u: a.userId, c: other });
   });
 
   it("voiceStates leaves out the channels the subscriber may not view", async () => {

@@ -63,4 +63,21 @@ describe('media nodes announced in Redis', () => {
       await ws.dispose();
     }
   });
+
+  it('refuses a join with SERVICE_UNAVAILABLE, at once, when no node is announced', { timeout: 30_000 }, async () => {
+    // a deployment of its own (another key prefix) in which no node announced itself
+    const lonely = await startTestServer({ env: { MEDIA_SECRET, REDIS_KEY_PREFIX: `${testRedisKeyPrefix}nonodes:` } });
+    try {
+      const { owner, guildId } = await guildWithMembers(lonely.graphqlUrl, 0);
+      const voice = await createChannel(owner, guildId, 'Voice', 'VOICE');
+      const started = Date.now();
+      const error = await owner.fails('SERVICE_UNAVAILABLE', `mutation($c: ID!) { joinVoiceChannel(channelId: $c) { sessionId } }`, { c: voice });
+      expect(error.extensions?.retryAfterMs).toBeGreaterThan(0);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      const { channel } = await owner.ok<any>(`query($c: ID!) { channel(id: $c) { voiceStates { user { id } } } }`, { c: voice });
+      expect(channel.voiceStates).toEqual([]);
+    } finally {
+      await lonely.stop();
+    }
+  });
 });

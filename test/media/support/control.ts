@@ -132,9 +132,25 @@ export class VoiceRoom {
     this.peers.set(participantId, peer);
     const { offer } = await this.control.call<{ offer: string }>('join', { roomId: this.roomId, participantId, userId: `user-${participantId}` });
     await this.control.call('answer', { participantId, sdp: await peer.answer(offer) });
-    await eventually(`${participantId} is connected`, () => peer.connectionState === 'connected', options.connectTimeoutMs ?? 10_000);
+    await eventually(
+      `${participantId} is connected`,
+      () => {
+        // a failed connection does not come back: say so now rather than at the timeout
+        if (peer.failed) throw new Error(`${participantId}'s connection failed (${peer.connectionState}, ice ${peer.pc.iceConnectionState})`);
+        return peer.connectionState === 'connected';
+      },
+      options.connectTimeoutMs ?? 10_000,
+    );
     if (options.send !== false) peer.start();
     return peer;
+  }
+
+  /** Takes a participant out: off the node, its peer closed (a join that failed, before trying again). */
+  async drop(participantId: string): Promise<void> {
+    const peer = this.peers.get(participantId);
+    this.peers.delete(participantId);
+    await this.control.request('leave', { participantId });
+    await peer?.close();
   }
 
   peer(id: string): VoicePeer {

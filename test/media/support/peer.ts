@@ -13,6 +13,8 @@ import {
   useAudioLevelIndication,
   useSdesMid,
 } from 'werift';
+// the same caches as the node's (werift's per-m-section certificate parsing): the clients renegotiate as often
+import '../../../media/src/werift.js';
 
 export interface Inbound {
   packets: number;
@@ -157,6 +159,12 @@ export class VoicePeer {
 
   get connectionState() {
     return this.pc.connectionState;
+  }
+
+  /** The connection failed, or its DTLS handshake did (werift may then still say "connecting"). */
+  get failed(): boolean {
+    const transports = (this.pc as unknown as { dtlsTransports?: { state: string }[] }).dtlsTransports ?? [];
+    return this.pc.connectionState === 'failed' || transports.some((t) => t.state === 'failed');
   }
 
   async close(): Promise<void> {
