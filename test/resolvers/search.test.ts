@@ -1,6 +1,7 @@
 // searchMessages: full-text search over the messages the viewer may read.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../../src/services/ids.js';
 import { type TestServer, startTestServer } from '../support/app.js';
 import { type Client, createChannel, createGuild, failsOnField, guildWithMembers, invite, localId, send, signUp, unknownId } from '../support/client.js';
 import { type UploadServer, startUploadServer } from '../support/uploads.js';
@@ -335,6 +336,46 @@ describe('searchMessages: what is written is searchable at once', () => {
     const reply = (await sent(owner, generalId, `${w} the answer`, { replyToId: target })).id;
     const [edge] = (await search(owner, w)).edges;
     expect(edge!.node).toMatchObject({ id: reply, replyTo: { id: target } });
+  });
+});
+
+describe('searchMessages: the newest matches, however busy the channels', () => {
+  /** Messages straight into the table (thousands, in id order, as they would have arrived). */
+  async function stored(channelId: string, authorId: string, contents: string[]): Promise<string[]> {
+    const rows = contents.map((content) => ({ id: newId(), channelId: localId(channelId), authorId: localId(authorId), content }));
+    await server.app.db.prisma.message.createMany({ data: rows });
+    return rows.map((r) => r.id);
+  }
+
+  it('finds a match a busy channel buried under newer messages, before older matches of a quiet channel', { timeout: 60_000 }, async () => {
+    const owner = await signUp(server.graphqlUrl);
+    const { guildId, generalId: busy } = await createGuild(owner, 'Busy and quiet');
+    const quiet = await createChannel(owner, guildId, 'quiet');
+    const needle = word();
+    // the quiet channel's matches are the oldest; the busy channel's one match has 3,000 newer messages above it
+    const older = await stored(quiet, owner.userId!, Array.from({ length: 150 }, (_, i) => `${needle} old ${i}`));
+    const [buried] = await stored(busy, owner.userId!, [`${needle} buried`]);
+    await stored(busy, owner.userId!, Array.from({ length: 3000 }, (_, i) => `filler ${i}`));
+    const page = await search(owner, needle, { orderBy: 'NEWEST', first: 25 });
+    expect(page.edges[0]!.node.content).toBe(`${needle} buried`);
+    expect(localId(page.edges[0]!.node.id)).toBe(buried);
+    expect(page.edges.slice(1).map((e) => localId(e.node.id))).toEqual(older.slice(-24).reverse());
+    const ranked = await search(owner, needle, { first: 25 });
+    expect(ids(ranked).map(localId)).toContain(buried);
+  });
+
+  it('with more channels than are walked one by one, finds the newest matches across all of them', { timeout: 60_000 }, async () => {
+    const owner = await signUp(server.graphqlUrl);
+    const { guildId, generalId } = await createGuild(owner, 'Many channels');
+    const all = [generalId];
+    for (let i = 0; i < 17; i++) all.push(await createChannel(owner, guildId, `room-${i}`));
+    const needle = word();
+    const sentIds: string[] = [];
+    for (const [i, channelId] of all.entries()) sentIds.push((await sent(owner, channelId, `${needle} in room ${i}`)).id);
+    const page = await search(owner, needle, { orderBy: 'NEWEST', first: 25 });
+    expect(ids(page)).toEqual([...sentIds].reverse());
+    const ranked = await search(owner, needle, { first: 25 });
+    expect(ids(ranked).sort()).toEqual([...sentIds].sort());
   });
 });
 
