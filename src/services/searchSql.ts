@@ -40,7 +40,7 @@ const CLOCK_SLACK_MS = 60_000;
  * The conditions of a hit on "Message" m besides its words, in two parts: those that bound a
  * walk over an index in id order (readable channels, the channel, id ranges), and the others.
  */
-function narrowing(f: SearchFilter, plan: 'walk' | 'index' | 'channel'): { range: Prisma.Sql; rest: Prisma.Sql } {
+function narrowing(f: SearchFilter, plan: 'walk' | 'index'): { range: Prisma.Sql; rest: Prisma.Sql } {
   // The same rule either way, said so that the planner estimates it as each plan needs: an
   // array it cannot look into keeps it walking the id index; the semi-join (which it believes
   // to be selective) keeps it on the GIN index.
@@ -48,8 +48,7 @@ function narrowing(f: SearchFilter, plan: 'walk' | 'index' | 'channel'): { range
     plan === 'walk'
       ? Prisma.sql`m."channelId" = ANY(ARRAY(${readableChannelIds(f.viewerId)}))`
       : Prisma.sql`m."channelId" IN (${readableChannelIds(f.viewerId)})`;
-  // 'channel': within one readable channel already chosen (the per-channel walks)
-  const range: Prisma.Sql[] = plan === 'channel' ? [Prisma.sql`TRUE`] : [readable];
+  const range: Prisma.Sql[] = [readable];
   const rest: Prisma.Sql[] = [Prisma.sql`TRUE`];
   if (f.channelId) range.push(Prisma.sql`m."channelId" = ${f.channelId}`);
   if (f.idBelow) range.push(Prisma.sql`m.id < ${f.idBelow}`);
@@ -76,12 +75,6 @@ function narrowing(f: SearchFilter, plan: 'walk' | 'index' | 'channel'): { range
 export const SCAN_WINDOW = 5000;
 
 /**
- * Up to this many readable channels, the walk and the index fallback read each channel's own
- * (channelId, id) index and merge; beyond it they follow the whole table's id order.
- */
-export const PER_CHANNEL_UP_TO = 16;
-
-/**
  * The newest `limit` matches as (id, rank), newest first. Which plan is fast depends on how
  * common the words are, and the planner cannot tell once the viewer's channels are joined in:
  * - a common word ("the" is in a quarter of all messages) is found fastest by walking the
@@ -95,81 +88,27 @@ export const PER_CHANNEL_UP_TO = 16;
  * round trip, and the answer is the same: the newest matches (or, not `ordered`, any `limit`
  * of them: enough for a capped count). The worst case is a word just too rare for the walk:
  * SCAN_WINDOW rows walked, then about limit × (rows / SCAN_WINDOW) matches read from the index.
- *
- * Walking "the newest readable messages" in the table's id order steps past every newer
- * message of channels the viewer cannot read (a busier guild's). With few readable channels
- * (PER_CHANNEL_UP_TO) each channel's own index is walked instead, its newest SCAN_WINDOW / n
- * rows, and only the newest part of their union that is complete is kept: the rows at or above
- * the highest of the oldest ids of the channels that filled their share, so that what is kept
- * is still every readable message since some id, as the answer needs. The index fallback then
- * takes each channel's newest `limit` matches and merges them, which is exact.
  */
 export function newestMatches(f: SearchFilter, limit: number, ordered = true): Prisma.Sql {
   const tsquery = Prisma.sql`websearch_to_tsquery(${CONFIG}, ${f.text})`;
+  // with one channel, walking its (channelId, id) index skips other channels' messages
+  const order = f.channelId ? Prisma.sql`m."channelId" DESC, m.id DESC` : Prisma.sql`m.id DESC`;
   const walk = narrowing(f, 'walk');
   const index = narrowing(f, 'index');
-  if (f.channelId) {
-    // one channel: its (channelId, id) index, newest first
-    return Prisma.sql`
+  return Prisma.sql`
     walked AS MATERIALIZED (
       SELECT m.id, ts_rank(m.search, ${tsquery}, 1) AS rank
       FROM (SELECT m.id, m.search, m."channelId", m."authorId", m."createdAt", m.content FROM "Message" m
-            WHERE ${walk.range} ORDER BY m."channelId" DESC, m.id DESC LIMIT ${SCAN_WINDOW}) m
+            WHERE ${walk.range} ORDER BY ${order} LIMIT ${SCAN_WINDOW}) m
       WHERE m.search @@ ${tsquery} AND ${walk.rest} ORDER BY m.id DESC LIMIT ${limit}
-    ), ${fallback(index, tsquery, limit, ordered)}`;
-  }
-  const own = narrowing(f, 'channel');
-  return Prisma.sql`
-    readable AS MATERIALIZED (${readableChannelIds(f.viewerId)}),
-    few AS MATERIALIZED (SELECT count(*) AS n FROM readable),
-    shares AS MATERIALIZED (
-      SELECT w.* FROM readable c CROSS JOIN LATERAL (
-        SELECT m.id, m.search, m."channelId", m."authorId", m."createdAt", m.content FROM "Message" m
-        WHERE m."channelId" = c.chat_readable_channels AND ${own.range}
-        ORDER BY m."channelId" DESC, m.id DESC
-        LIMIT (SELECT greatest(1, ${SCAN_WINDOW} / greatest(n, 1)) FROM few)) w
-      WHERE (SELECT n FROM few) <= ${PER_CHANNEL_UP_TO}
-    ), complete_from AS MATERIALIZED (
-      SELECT coalesce(max(s.oldest), '') AS id FROM (
-        SELECT min(id) AS oldest, count(*) AS n FROM shares GROUP BY "channelId") s
-      WHERE s.n >= (SELECT greatest(1, ${SCAN_WINDOW} / greatest(n, 1)) FROM few)
-    ), walked AS MATERIALIZED (
-      SELECT m.id, ts_rank(m.search, ${tsquery}, 1) AS rank FROM shares m
-      WHERE m.id >= (SELECT id FROM complete_from) AND m.search @@ ${tsquery} AND ${walk.rest}
-      UNION ALL
-      SELECT m.id, ts_rank(m.search, ${tsquery}, 1) AS rank
-      FROM (SELECT m.id, m.search, m."channelId", m."authorId", m."createdAt", m.content FROM "Message" m
-            WHERE (SELECT n FROM few) > ${PER_CHANNEL_UP_TO} AND ${walk.range} ORDER BY m.id DESC LIMIT ${SCAN_WINDOW}) m
-      WHERE m.search @@ ${tsquery} AND ${walk.rest}
-      ORDER BY id DESC LIMIT ${limit}
-    ), per_channel AS (
-      SELECT w.* FROM readable c CROSS JOIN LATERAL (
-        SELECT m.id, ts_rank(m.search, ${tsquery}, 1) AS rank FROM "Message" m
-        WHERE m."channelId" = c.chat_readable_channels AND m.search @@ ${tsquery} AND ${own.range} AND ${index.rest}
-        ORDER BY m."channelId" DESC, m.id DESC LIMIT ${limit}) w
-      WHERE (SELECT count(*) FROM walked) < ${limit} AND (SELECT n FROM few) <= ${PER_CHANNEL_UP_TO}
-      ORDER BY w.id DESC LIMIT ${limit}
-    ), ${fallback(index, tsquery, limit, ordered, Prisma.sql`(SELECT n FROM few) > ${PER_CHANNEL_UP_TO}`, Prisma.sql`SELECT * FROM per_channel`)}`;
-}
-
-/** The index plan behind a one-time filter, and `newest`: the walk's matches or the index's. */
-function fallback(
-  index: { range: Prisma.Sql; rest: Prisma.Sql },
-  tsquery: Prisma.Sql,
-  limit: number,
-  ordered: boolean,
-  when: Prisma.Sql = Prisma.sql`TRUE`,
-  alternative?: Prisma.Sql,
-): Prisma.Sql {
-  return Prisma.sql`indexed AS (
+    ), indexed AS (
       SELECT m.id, ts_rank(m.search, ${tsquery}, 1) AS rank FROM "Message" m
-      WHERE (SELECT count(*) FROM walked) < ${limit} AND ${when} AND m.search @@ ${tsquery} AND ${index.range} AND ${index.rest}
+      WHERE (SELECT count(*) FROM walked) < ${limit} AND m.search @@ ${tsquery} AND ${index.range} AND ${index.rest}
       ${ordered ? Prisma.sql`ORDER BY m.id DESC` : Prisma.empty} LIMIT ${limit}
     ), newest AS (
       SELECT * FROM walked WHERE (SELECT count(*) FROM walked) >= ${limit}
       UNION ALL
       SELECT * FROM indexed
-      ${alternative ? Prisma.sql`UNION ALL ${alternative}` : Prisma.empty}
     )`;
 }
 
