@@ -3,13 +3,13 @@
 // a killed instance's participants lapsing within the presence TTL, reported once. Runs only
 // where TEST_DATABASE_URL and TEST_REDIS_URL name real servers (see vitest.config.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningMediaNode, loadMediaConfig, startMediaNode } from '../../media/src/index.js';
+import type { RunningMediaNode } from '../../media/src/index.js';
+import { startAnnouncedTestNode } from '../media/support/node.js';
 import { eventually, rises, stopsRising } from '../media/support/control.js';
 import { VoicePeer } from '../media/support/peer.js';
 import { type TestServer, startTestServer, waitForListener } from '../support/app.js';
 import { type Client, clientWithToken, createChannel, guildWithMembers, localId } from '../support/client.js';
 import { startInstanceProcess } from '../support/process.js';
-import { testRedisKeyPrefix } from '../support/redis.js';
 import { subscribe, wsClient } from '../support/ws.js';
 
 const JWT_SECRET = 'test-secret-test-secret-test-secret-0123';
@@ -25,9 +25,7 @@ let a: TestServer;
 let b: TestServer;
 
 beforeAll(async () => {
-  media = await startMediaNode(
-    loadMediaConfig({ NODE_ENV: 'test', MEDIA_PORT: '0', MEDIA_SECRET, REDIS_URL: process.env.TEST_REDIS_URL, REDIS_KEY_PREFIX: testRedisKeyPrefix, LOG_LEVEL: 'silent' }),
-  );
+  media = await startAnnouncedTestNode(MEDIA_SECRET);
   a = await startTestServer({ env: { PRESENCE_TTL_MS: '1000', MEDIA_SECRET } });
   b = await startTestServer({ databaseUrl: a.databaseUrl, env: { PRESENCE_TTL_MS: '1000', MEDIA_SECRET } });
 });

@@ -4,12 +4,12 @@
 // which the API finds with listMediaNodes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
-import { type RunningMediaNode, loadMediaConfig, startMediaNode } from '../../media/src/index.js';
+import type { RunningMediaNode } from '../../media/src/index.js';
+import { startAnnouncedTestNode } from '../media/support/node.js';
 import { eventually, rises, stopsRising } from '../media/support/control.js';
 import { VoicePeer } from '../media/support/peer.js';
 import { type TestServer, startTestServer, usingRedis, waitForListener } from '../support/app.js';
 import { type Client, createChannel, guildWithMembers, localId } from '../support/client.js';
-import { testRedisKeyPrefix } from '../support/redis.js';
 import { type Subscription, subscribe, wsClient } from '../support/ws.js';
 
 const MEDIA_SECRET = 'media-secret-for-tests-0123';
@@ -18,16 +18,7 @@ let externalNode: RunningMediaNode | undefined;
 
 beforeAll(async () => {
   if (usingRedis) {
-    externalNode = await startMediaNode(
-      loadMediaConfig({
-        NODE_ENV: 'test',
-        MEDIA_PORT: '0',
-        MEDIA_SECRET,
-        REDIS_URL: process.env.TEST_REDIS_URL,
-        REDIS_KEY_PREFIX: testRedisKeyPrefix,
-        LOG_LEVEL: 'silent',
-      }),
-    );
+    externalNode = await startAnnouncedTestNode(MEDIA_SECRET);
   }
   server = await startTestServer({ env: { MEDIA_SECRET, PRESENCE_TTL_MS: '2000' } });
   // the embedded node starts after the API listens: the first join's 15 s are for the media, not the node's start

@@ -3,9 +3,9 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Client, createChannel, guildWithMembers, localId, signUp } from '../support/client.js';
-import { type RunningMediaNode, loadMediaConfig, startMediaNode } from '../../media/src/index.js';
+import type { RunningMediaNode } from '../../media/src/index.js';
+import { startAnnouncedTestNode } from '../media/support/node.js';
 import { type TestServer, startTestServer, usingRedis, waitForListener } from '../support/app.js';
-import { testRedisKeyPrefix } from '../support/redis.js';
 import { subscribe, wsClient } from '../support/ws.js';
 
 const MEDIA_SECRET = 'media-secret-for-tests-0123';
@@ -14,9 +14,7 @@ let server: TestServer;
 let media: RunningMediaNode | undefined;
 beforeAll(async () => {
   if (usingRedis)
-    media = await startMediaNode(
-      loadMediaConfig({ NODE_ENV: 'test', MEDIA_PORT: '0', MEDIA_SECRET, REDIS_URL: process.env.TEST_REDIS_URL, REDIS_KEY_PREFIX: testRedisKeyPrefix, LOG_LEVEL: 'silent' }),
-    );
+    media = await startAnnouncedTestNode(MEDIA_SECRET);
   server = await startTestServer({
     env: {
       MEDIA_SECRET,

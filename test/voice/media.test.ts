@@ -4,7 +4,8 @@
 // closed port, one that never answers) is SERVICE_UNAVAILABLE, at once, never an internal error.
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningMediaNode, loadMediaConfig, startMediaNode } from '../../media/src/index.js';
+import type { RunningMediaNode } from '../../media/src/index.js';
+import { startTestNode } from '../media/support/node.js';
 import { eventually } from '../media/support/control.js';
 import { VoicePeer } from '../media/support/peer.js';
 import { type TestServer, startTestServer } from '../support/app.js';
@@ -18,7 +19,7 @@ let node: RunningMediaNode;
 let server: TestServer;
 
 beforeAll(async () => {
-  node = await startMediaNode(loadMediaConfig({ NODE_ENV: 'test', MEDIA_PORT: '0', MEDIA_SECRET, LOG_LEVEL: 'silent' }));
+  node = await startTestNode({ MEDIA_SECRET });
   server = await startTestServer({ env: { MEDIA_URL: node.controlUrl, MEDIA_SECRET } });
 });
 afterAll(async () => {

@@ -4,7 +4,8 @@
 // leave voice. Needs a Redis server (see vitest.config.ts).
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningMediaNode, loadMediaConfig, startMediaNode } from '../../media/src/index.js';
+import type { RunningMediaNode } from '../../media/src/index.js';
+import { startAnnouncedTestNode } from '../media/support/node.js';
 import { type TestServer, startTestServer } from '../support/app.js';
 import { createChannel, guildWithMembers } from '../support/client.js';
 import { testRedisKeyPrefix } from '../support/redis.js';
@@ -16,18 +17,10 @@ let server: TestServer;
 const redis = new Redis(process.env.TEST_REDIS_URL!);
 
 beforeAll(async () => {
-  node = await startMediaNode(
-    loadMediaConfig({
-      NODE_ENV: 'test',
-      MEDIA_PORT: '0',
-      MEDIA_SECRET,
-      REDIS_URL: process.env.TEST_REDIS_URL,
-      REDIS_KEY_PREFIX: testRedisKeyPrefix,
-      // refreshed every 20 s: removed keys stay removed through the test
-      MEDIA_ANNOUNCE_TTL_MS: '60000',
-      LOG_LEVEL: 'silent',
-    }),
-  );
+  node = await startAnnouncedTestNode(MEDIA_SECRET, {
+    // refreshed every 20 s: removed keys stay removed through the test
+    MEDIA_ANNOUNCE_TTL_MS: '60000',
+  });
   server = await startTestServer({ env: { MEDIA_SECRET } });
 });
 afterAll(async () => {

@@ -7,10 +7,10 @@
 // media node announced in Redis.
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { type RunningMediaNode, loadMediaConfig, startMediaNode } from '../../media/src/index.js';
+import type { RunningMediaNode } from '../../media/src/index.js';
+import { startAnnouncedTestNode } from '../media/support/node.js';
 import { type TestServer, startTestServer, usingPostgres, usingRedis } from '../support/app.js';
 import { Client } from '../support/client.js';
-import { testRedisKeyPrefix } from '../support/redis.js';
 import { type Person, ensureWebBuild, expect, launchBrowser, newPerson, screenshot, uniqueUser } from './support/browser.js';
 
 const clustered = usingPostgres && usingRedis;
@@ -179,16 +179,7 @@ beforeAll(async () => {
   ensureWebBuild();
   browser = await launchBrowser({ fakeMedia: true });
   if (clustered) {
-    media = await startMediaNode(
-      loadMediaConfig({
-        NODE_ENV: 'test',
-        MEDIA_PORT: '0',
-        MEDIA_SECRET,
-        REDIS_URL: process.env.TEST_REDIS_URL,
-        REDIS_KEY_PREFIX: testRedisKeyPrefix,
-        LOG_LEVEL: 'silent',
-      }),
-    );
+    media = await startAnnouncedTestNode(MEDIA_SECRET);
   }
   // the default presence TTL (a voice session must be opened within half of it): a shorter one
   // lets a session lapse on a loaded machine between joinVoiceChannel and voiceSignals
