@@ -243,14 +243,22 @@ redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 if before and score and tonumber(score) > tonumber(ARGV[4]) then return before end
 return false`;
 
+// The user's state if it is live (expiry after now) and of this session, with its expiry; nil otherwise.
+const VOICE_LIVE_SESSION = `
+local function live_session(userId, sessionId, now)
+  local score = redis.call('ZSCORE', KEYS[2], userId)
+  if not score or tonumber(score) <= now then return nil end
+  local raw = redis.call('HGET', KEYS[1], userId)
+  if not raw then return nil end
+  local state = cjson.decode(raw)
+  if state.sessionId ~= sessionId then return nil end
+  return state, score
+end`;
+
 // KEYS: states, entries, channel (of the patch, or any key). ARGV: userId, sessionId, patch, now.
-const VOICE_UPDATE = `
-local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
-if not score or tonumber(score) <= tonumber(ARGV[4]) then return false end
-local raw = redis.call('HGET', KEYS[1], ARGV[1])
-if not raw then return false end
-local state = cjson.decode(raw)
-if state.sessionId ~= ARGV[2] then return false end
+const VOICE_UPDATE = `${VOICE_LIVE_SESSION}
+local state, score = live_session(ARGV[1], ARGV[2], tonumber(ARGV[4]))
+if not state then return false end
 for k, v in pairs(cjson.decode(ARGV[3])) do state[k] = v end
 local encoded = cjson.encode(state)
 redis.call('HSET', KEYS[1], ARGV[1], encoded)
@@ -259,12 +267,9 @@ return encoded`;
 
 // KEYS: states, entries, channel (the target). ARGV: userId, sessionId, patch, now, channelId, limit.
 const VOICE_MOVE = `${VOICE_OTHERS}
-local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
-if not score or tonumber(score) <= tonumber(ARGV[4]) then return false end
-local raw = redis.call('HGET', KEYS[1], ARGV[1])
-if not raw then return false end
-local state = cjson.decode(raw)
-if state.sessionId ~= ARGV[2] then return false end
+${VOICE_LIVE_SESSION}
+local state, score = live_session(ARGV[1], ARGV[2], tonumber(ARGV[4]))
+if not state then return false end
 local limit = tonumber(ARGV[6])
 if limit > 0 and others(ARGV[1], tonumber(ARGV[4]), ARGV[5], limit) >= limit then return 'full' end
 for k, v in pairs(cjson.decode(ARGV[3])) do state[k] = v end
