@@ -7,7 +7,7 @@ import { badInput } from './errors.js';
 import { idFloorAt, isId } from './ids.js';
 import { DEFAULT_PAGE_SIZE } from './pagination.js';
 import type { RateLimits } from './rateLimits.js';
-import { type SearchFilter, countMatches, searchByDate, searchByRelevance } from './searchSql.js';
+import { type SearchFilter, countMatches, searchByDate, searchByRelevance, searchableChannels } from './searchSql.js';
 import { check, rules } from './validation.js';
 
 /** RELEVANCE ranks the newest this many matches (src/services/searchSql.ts says why not all). */
@@ -90,17 +90,16 @@ export class SearchService {
     const size = check(rules.pageSize, input.first ?? DEFAULT_PAGE_SIZE, 'first');
     const order = input.orderBy ?? 'RELEVANCE';
     const cursor = input.after ? decodeCursor(input.after, order) : null;
-    await Promise.all([
+    const [channelIds] = await Promise.all([
+      searchableChannels(this.db, viewerId, { guildId: input.guildId ?? undefined, channelId: input.channelId ?? undefined }),
       this.limits.consume('messageSearch', viewerId),
       input.channelId ? this.access.requireChannel(actor, input.channelId) : null,
       input.guildId ? this.access.requireMember(actor, input.guildId) : null,
     ]);
     const has = new Set(input.has ?? []);
     const base: SearchFilter = {
-      viewerId,
       text,
-      guildId: input.guildId ?? undefined,
-      channelId: input.channelId ?? undefined,
+      channelIds,
       authorId: input.authorId ?? undefined,
       mentionsId: input.mentionsId ?? undefined,
       hasAttachment: has.has('ATTACHMENT'),

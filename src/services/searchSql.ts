@@ -17,11 +17,10 @@ const MARK_START = '\uE000';
 const MARK_END = '\uE001';
 
 export interface SearchFilter {
-  viewerId: string;
   /** the user's words, parsed by websearch_to_tsquery (never a syntax error) */
   text: string;
-  guildId?: string;
-  channelId?: string;
+  /** the channels searched: those the viewer may read, within the guild and channel asked for */
+  channelIds: readonly string[];
   authorId?: string;
   mentionsId?: string;
   hasAttachment: boolean;
@@ -33,24 +32,29 @@ export interface SearchFilter {
   idBelow?: string;
 }
 
+/**
+ * The channels a search of `viewerId` covers: readable by them (readableChannelIds), in
+ * `guildId` and equal to `channelId` when given. One short statement before the search, so
+ * that the search can walk each channel's own index (newestMatches).
+ */
+export async function searchableChannels(db: Db, viewerId: string, within: { guildId?: string; channelId?: string }): Promise<string[]> {
+  const rows = await db.$queryRaw<{ id: string }[]>`
+    SELECT r.id FROM (${readableChannelIds(viewerId)}) AS r(id)
+    WHERE ${within.channelId ? Prisma.sql`r.id = ${within.channelId}` : Prisma.sql`TRUE`}
+      AND ${within.guildId ? Prisma.sql`r.id IN (SELECT g.id FROM "Channel" g WHERE g."guildId" = ${within.guildId})` : Prisma.sql`TRUE`}`;
+  return rows.map((r) => r.id);
+}
+
 /** How far ids and "createdAt" may disagree: ids are made by the app, "createdAt" by the database. */
 const CLOCK_SLACK_MS = 60_000;
 
 /**
- * The conditions of a hit on "Message" m besides its words, in two parts: those that bound a
- * walk over an index in id order (readable channels, the channel, id ranges), and the others.
+ * The conditions of a hit on "Message" m besides its words and its channel, in two parts:
+ * those that bound a walk over an index in id order (id ranges), and the others.
  */
-function narrowing(f: SearchFilter, plan: 'walk' | 'index'): { range: Prisma.Sql; rest: Prisma.Sql } {
-  // The same rule either way, said so that the planner estimates it as each plan needs: an
-  // array it cannot look into keeps it walking the id index; the semi-join (which it believes
-  // to be selective) keeps it on the GIN index.
-  const readable =
-    plan === 'walk'
-      ? Prisma.sql`m."channelId" = ANY(ARRAY(${readableChannelIds(f.viewerId)}))`
-      : Prisma.sql`m."channelId" IN (${readableChannelIds(f.viewerId)})`;
-  const range: Prisma.Sql[] = [readable];
+function narrowing(f: SearchFilter): { range: Prisma.Sql; rest: Prisma.Sql } {
+  const range: Prisma.Sql[] = [Prisma.sql`TRUE`];
   const rest: Prisma.Sql[] = [Prisma.sql`TRUE`];
-  if (f.channelId) range.push(Prisma.sql`m."channelId" = ${f.channelId}`);
   if (f.idBelow) range.push(Prisma.sql`m.id < ${f.idBelow}`);
   // the time bounds as id ranges (ids start with their time), and exactly on "createdAt"
   if (f.sentBefore) {
@@ -61,7 +65,6 @@ function narrowing(f: SearchFilter, plan: 'walk' | 'index'): { range: Prisma.Sql
     range.push(Prisma.sql`m.id >= ${idFloorAt(f.sentAfter.getTime() - CLOCK_SLACK_MS)}`);
     rest.push(Prisma.sql`m."createdAt" > ${f.sentAfter}`);
   }
-  if (f.guildId) rest.push(Prisma.sql`m."channelId" IN (SELECT g.id FROM "Channel" g WHERE g."guildId" = ${f.guildId})`);
   if (f.authorId) rest.push(Prisma.sql`m."authorId" = ${f.authorId}`);
   if (f.mentionsId)
     rest.push(Prisma.sql`EXISTS (SELECT 1 FROM "MessageMention" mm WHERE mm."messageId" = m.id AND mm."userId" = ${f.mentionsId})`);
@@ -75,36 +78,77 @@ function narrowing(f: SearchFilter, plan: 'walk' | 'index'): { range: Prisma.Sql
 export const SCAN_WINDOW = 5000;
 
 /**
+ * Up to this many channels are walked each on its own (channelId, id) index and merged;
+ * beyond it, planning one branch per channel costs more than it saves, and the walk follows
+ * the id index of all messages instead.
+ */
+export const MERGED_CHANNELS = 64;
+
+/**
+ * `select` over the rows of "Message" m in the searched channels, newest first, `limit` of
+ * them. Walking the id index of all messages would step past every newer message of channels
+ * the viewer cannot read (on a big instance, nearly all of them); instead each channel's
+ * newest rows come from its (channelId, id) index and a Merge Append interleaves them, reading
+ * only as far into each channel as the merged order needs. Each branch plans alone, so a busy
+ * channel and a quiet one each get the plan that suits them.
+ */
+function newestPerChannel(
+  f: SearchFilter,
+  plan: 'walk' | 'index',
+  select: Prisma.Sql,
+  where: Prisma.Sql,
+  limit: number,
+  ordered: boolean,
+): Prisma.Sql {
+  if (f.channelIds.length > MERGED_CHANNELS) {
+    // The same rule either way, said so that the planner estimates it as each plan needs: an
+    // array it cannot look into keeps it walking the id index; the semi-join (which it
+    // believes to be selective) keeps it on the GIN index.
+    const ids = Prisma.sql`SELECT unnest(${f.channelIds as string[]}::text[])`;
+    const inChannels = plan === 'walk' ? Prisma.sql`m."channelId" = ANY(ARRAY(${ids}))` : Prisma.sql`m."channelId" IN (${ids})`;
+    return Prisma.sql`SELECT ${select} FROM "Message" m WHERE ${inChannels} AND ${where}
+      ${ordered ? Prisma.sql`ORDER BY m.id DESC` : Prisma.empty} LIMIT ${limit}`;
+  }
+  const branches = f.channelIds.map(
+    (id) => Prisma.sql`(SELECT ${select} FROM "Message" m WHERE m."channelId" = ${id} AND ${where}
+      ${ordered ? Prisma.sql`ORDER BY m."channelId" DESC, m.id DESC` : Prisma.empty} LIMIT ${limit})`,
+  );
+  return Prisma.sql`SELECT * FROM (${Prisma.join(branches, ' UNION ALL ')}) u
+    ${ordered ? Prisma.sql`ORDER BY u.id DESC` : Prisma.empty} LIMIT ${limit}`;
+}
+
+/**
  * The newest `limit` matches as (id, rank), newest first. Which plan is fast depends on how
- * common the words are, and the planner cannot tell once the viewer's channels are joined in:
+ * common the words are:
  * - a common word ("the" is in a quarter of all messages) is found fastest by walking the
  *   messages newest first and testing each: `limit` matches turn up within a few thousand;
  *   listing all of its matches from the GIN index would read each of them;
  * - a rare word is found fastest from the GIN index: it lists few rows, wherever they are.
- * So the statement first walks the newest SCAN_WINDOW readable messages (whatever the other
+ * So the statement first walks the newest SCAN_WINDOW searched messages (whatever the other
  * filters, so that the walk costs the same for any search); only when fewer than `limit` of
  * them match (the words, or the filters, are rarer than limit / SCAN_WINDOW) does the index
- * plan run (behind a one-time filter: otherwise it is never executed). Either way it is one
- * round trip, and the answer is the same: the newest matches (or, not `ordered`, any `limit`
- * of them: enough for a capped count). The worst case is a word just too rare for the walk:
- * SCAN_WINDOW rows walked, then about limit × (rows / SCAN_WINDOW) matches read from the index.
+ * plan run (behind a one-time filter: otherwise it is never executed), channel by channel as
+ * well. Either way it is one round trip, and the answer is the same: the newest matches (or,
+ * not `ordered`, any `limit` of them: enough for a capped count).
  */
 export function newestMatches(f: SearchFilter, limit: number, ordered = true): Prisma.Sql {
   const tsquery = Prisma.sql`websearch_to_tsquery(${CONFIG}, ${f.text})`;
-  // with one channel, walking its (channelId, id) index skips other channels' messages
-  const order = f.channelId ? Prisma.sql`m."channelId" DESC, m.id DESC` : Prisma.sql`m.id DESC`;
-  const walk = narrowing(f, 'walk');
-  const index = narrowing(f, 'index');
+  const { range, rest } = narrowing(f);
+  const columns = Prisma.sql`m.id, m.search, m."authorId", m."createdAt", m.content`;
+  const ranked = Prisma.sql`m.id, ts_rank(m.search, ${tsquery}, 1) AS rank`;
   return Prisma.sql`
     walked AS MATERIALIZED (
-      SELECT m.id, ts_rank(m.search, ${tsquery}, 1) AS rank
-      FROM (SELECT m.id, m.search, m."channelId", m."authorId", m."createdAt", m.content FROM "Message" m
-            WHERE ${walk.range} ORDER BY ${order} LIMIT ${SCAN_WINDOW}) m
-      WHERE m.search @@ ${tsquery} AND ${walk.rest} ORDER BY m.id DESC LIMIT ${limit}
+      SELECT ${ranked} FROM (${newestPerChannel(f, 'walk', columns, range, SCAN_WINDOW, true)}) m
+      WHERE m.search @@ ${tsquery} AND ${rest} ORDER BY m.id DESC LIMIT ${limit}
     ), indexed AS (
-      SELECT m.id, ts_rank(m.search, ${tsquery}, 1) AS rank FROM "Message" m
-      WHERE (SELECT count(*) FROM walked) < ${limit} AND m.search @@ ${tsquery} AND ${index.range} AND ${index.rest}
-      ${ordered ? Prisma.sql`ORDER BY m.id DESC` : Prisma.empty} LIMIT ${limit}
+      SELECT * FROM (${newestPerChannel(
+        f,
+        'index',
+        ranked,
+        Prisma.sql`(SELECT count(*) FROM walked) < ${limit} AND m.search @@ ${tsquery} AND ${range} AND ${rest}`,
+        limit,
+        ordered,
+      )}) i
     ), newest AS (
       SELECT * FROM walked WHERE (SELECT count(*) FROM walked) >= ${limit}
       UNION ALL
@@ -145,6 +189,7 @@ export async function searchByRelevance(
   cursor: RankedId | null,
   take: number,
 ): Promise<SearchRow[]> {
+  if (f.channelIds.length === 0) return [];
   const beyond = cursor ? Prisma.sql`(n.rank, n.id) < (${cursor.rank}::real, ${cursor.id})` : Prisma.sql`TRUE`;
   return hits(
     db,
@@ -157,11 +202,13 @@ export async function searchByRelevance(
 
 /** Newest first, every match, from below the id in the filter. */
 export async function searchByDate(db: Db, f: SearchFilter, take: number): Promise<SearchRow[]> {
+  if (f.channelIds.length === 0) return [];
   return hits(db, f.text, Prisma.sql`WITH ${newestMatches(f, take)} SELECT n.id, n.rank FROM newest n`, Prisma.sql`h.id DESC`);
 }
 
 /** Matches, counted up to `cap` (the count stops reading there). */
 export async function countMatches(db: Db, f: SearchFilter, cap: number): Promise<number> {
+  if (f.channelIds.length === 0) return 0;
   const [row] = await db.$queryRaw<{ n: number }[]>`WITH ${newestMatches(f, cap, false)} SELECT count(*)::int AS n FROM newest`;
   return row?.n ?? 0;
 }
