@@ -3,10 +3,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { createMemoryPubSub } from '../pubsub/memory.js';
-import { connectRedis, createRedisPubSub } from '../pubsub/redis.js';
 import type { PubSub } from '../pubsub/topics.js';
 import { MemoryActivityRegistry, MemoryConnectionRegistry, MemoryTypingRegistry, MemoryVoiceRegistry } from './memory.js';
-import { RedisActivityRegistry, RedisConnectionRegistry, RedisTypingRegistry, RedisVoiceRegistry } from './redis.js';
 import type { ActivityRegistry, ConnectionRegistry, TypingRegistry, VoiceRegistry } from './registries.js';
 
 export interface RealtimeBackend {
@@ -36,6 +34,9 @@ export async function createRealtimeBackend(config: Config, log: Logger): Promis
       close: async () => {},
     };
   }
+  // the Redis modules (ioredis, graphql-redis-subscriptions) load only when they are used: start-up time
+  const [{ connectRedis, createRedisPubSub }, { RedisActivityRegistry, RedisConnectionRegistry, RedisTypingRegistry, RedisVoiceRegistry }] =
+    await Promise.all([import('../pubsub/redis.js'), import('./redis.js')]);
   const state = await connectRedis(config.REDIS_URL, log, 'state', config.REDIS_KEY_PREFIX);
   // a send's publish and its typing and rate-limit commands share one connection: with
   // auto-pipelining, what one tick issues leaves in one write
