@@ -3,11 +3,12 @@ FROM node:22-slim
 
 WORKDIR /app
 
-# Dependencies first, for the layer cache. npm ci runs the project's postinstall
-# (scripts/generate.mjs -> prisma generate), which needs the Prisma schema and config; its
-# build step waits for the sources (below).
+# Dependencies first, for the layer cache. npm ci runs the project's postinstall: patch-package
+# applies patches/ (werift's per-packet hot paths, docs/VOICE.md), then scripts/generate.mjs -> prisma
+# generate, which needs the Prisma schema and config; its build step waits for the sources (below).
 COPY package.json package-lock.json prisma.config.ts ./
 COPY scripts ./scripts
+COPY patches ./patches
 COPY prisma ./prisma
 RUN npm ci --no-audit --no-fund && npm cache clean --force
 
