@@ -15,7 +15,7 @@ import { ROOT, cpuSeconds, forkTs, freePort, spawnChild, waitFor200 } from '../l
 import { Histogram } from '../lib/stats.js';
 import { fmtInt, fmtMs, fmtRatio, sleep, withTimeout } from '../lib/util.js';
 import { Worker } from '../lib/workers.js';
-import type { VoiceJoinArgs, VoiceWindowResult } from '../workers/voice.js';
+import type { SilentStreamInfo, VoiceJoinArgs, VoiceWindowResult } from '../workers/voice.js';
 
 const ANCHOR_PER_CORE = 500;
 const TARGET_PER_CORE = 200;
@@ -148,10 +148,40 @@ export async function voice(bench: Bench): Promise<void> {
       bench.report.note(
         `voice, rooms of ${c.size}: ${c.rooms * c.size} peers in ${workers.length} worker processes joined in ${joinS.toFixed(1)} s; ${fmtInt(got)} of ${fmtInt(expected)} packets sent arrived; streams/core = packets that arrived ÷ (50/s × window) ÷ the node's CPU (user + system) over the window, a linear extrapolation from ${cores.toFixed(2)} cores`,
       );
+      await noteSilentStreams(bench, c.size, workers, perWorker, results);
       await Promise.all(workers.map((w) => w.call('leaveAll', {}, 120_000)));
     }
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
     await node.stop();
   }
+}
+
+/**
+ * A stream (one speaker heard by one listener) that carried nothing in the window is not packet
+ * loss but a track that never started: the note says what the listener's client and the node
+ * said of it at the end, so that a rare case leaves a trace in the run that met it.
+ */
+async function noteSilentStreams(bench: Bench, size: number, workers: Worker[], perWorker: VoiceJoinArgs['participants'][], results: VoiceWindowResult[]) {
+  const speakersByRoom = new Map<string, string[]>();
+  for (const list of perWorker)
+    for (const p of list) if (p.speaks) speakersByRoom.set(p.roomId, [...(speakersByRoom.get(p.roomId) ?? []), p.participantId]);
+  const infos: SilentStreamInfo[] = [];
+  let silent = 0;
+  for (const [i, list] of perWorker.entries()) {
+    const streams: { listener: string; sender: string; roomId: string }[] = [];
+    for (const p of list)
+      for (const sender of speakersByRoom.get(p.roomId) ?? [])
+        if (sender !== p.participantId && !results[i]!.pairs[`${p.participantId}<-${sender}`]) streams.push({ listener: p.participantId, sender, roomId: p.roomId });
+    silent += streams.length;
+    if (streams.length) infos.push(...(await workers[i]!.call<SilentStreamInfo[]>('silentStreams', { streams: streams.slice(0, 10) }, 30_000).catch(() => [])));
+  }
+  if (!silent) return;
+  const described = infos.map(
+    (x) =>
+      `${x.listener} <- ${x.sender} (client: ${x.client ? `${x.client.connection}, ${x.client.signaling}, ${x.client.tracks} tracks heard` : 'gone'}; node: ${
+        x.node ? `${x.node.state}, ${x.node.negotiating ? 'an offer unanswered' : 'no offer out'}, pending [${x.node.pendingForwards.join(', ')}], ${x.node.sent} packets sent to it` : 'gone'
+      })`,
+  );
+  bench.report.note(`voice, rooms of ${size}: ${silent} stream(s) carried nothing in the window: ${described.join('; ')}`);
 }

@@ -26,6 +26,17 @@ export interface VoiceWindowResult {
   latency: HistogramData;
   connected: number;
   retried: number;
+  /** packets received in the window by each listener of this worker from each sender, `listener<-sender` */
+  pairs: Record<string, number>;
+}
+
+export interface SilentStreamInfo {
+  listener: string;
+  sender: string;
+  /** the listener's client side */
+  client: { connection?: string; signaling?: string; tracks: number } | null;
+  /** the node's view of the listener, from its stats */
+  node: { state: string; negotiating: boolean; pendingForwards: string[]; sent: number } | null;
 }
 
 let control: ControlClient | undefined;
@@ -33,6 +44,7 @@ const rooms = new Map<string, VoiceRoom>();
 let window: { from: number; to: number } | undefined;
 let sent: Record<string, number> = {};
 let received: Record<string, number> = {};
+let pairs: Record<string, number> = {};
 let latency = new Histogram();
 let speakers: VoicePeer[] = [];
 /** joins tried again after the peer's connection failed */
@@ -79,6 +91,8 @@ const handlers: Record<string, (args: never) => Promise<unknown>> = {
       peer.onReceive = (from, t) => {
         if (!inWindow(t)) return;
         received[from] = (received[from] ?? 0) + 1;
+        const pair = `${participantId}<-${from}`;
+        pairs[pair] = (pairs[pair] ?? 0) + 1;
         latency.record(performance.timeOrigin + performance.now() - t);
       };
     });
@@ -92,15 +106,34 @@ const handlers: Record<string, (args: never) => Promise<unknown>> = {
   async measure(args: { from: number; to: number; drainMs: number }) {
     sent = {};
     received = {};
+    pairs = {};
     latency = new Histogram();
     window = { from: args.from, to: args.to };
     const wait = args.to + args.drainMs - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     let connected = 0;
     for (const room of rooms.values()) for (const p of room.peers.values()) if (p.connectionState === 'connected') connected++;
-    const result: VoiceWindowResult = { sent, received, latency: latency.toJSON(), connected, retried };
+    const result: VoiceWindowResult = { sent, received, latency: latency.toJSON(), connected, retried, pairs };
     window = undefined;
     return result;
+  },
+  /** What the listener's client and the node say of streams that carried nothing (the listeners of this worker). */
+  async silentStreams(args: { streams: { listener: string; sender: string; roomId: string }[] }) {
+    const infos: SilentStreamInfo[] = [];
+    for (const { listener, sender, roomId } of args.streams) {
+      const peer = rooms.get(roomId)?.peers.get(listener);
+      const stats = await control?.request('stats', { roomId }).catch(() => null);
+      const node = (stats?.participants as (SilentStreamInfo['node'] & { participantId: string; sent: { packets: number } })[] | undefined)?.find(
+        (s) => s.participantId === listener,
+      );
+      infos.push({
+        listener,
+        sender,
+        client: peer ? { connection: peer.pc.connectionState, signaling: peer.pc.signalingState, tracks: peer.inbound.size } : null,
+        node: node ? { state: node.state, negotiating: node.negotiating, pendingForwards: node.pendingForwards, sent: node.sent.packets } : null,
+      });
+    }
+    return infos;
   },
   async leaveAll() {
     for (const room of rooms.values()) {

@@ -67,6 +67,10 @@ export interface ParticipantStats {
   forwarded: Counters;
   /** packets of the others sent to this participant */
   sent: Counters;
+  /** an offer to this participant is waiting for its answer */
+  negotiating: boolean;
+  /** others whose track is on this participant's connection but not yet negotiated (nothing of theirs can be sent yet) */
+  pendingForwards: string[];
 }
 
 export interface MediaNodeEvents {
@@ -309,6 +313,8 @@ export class MediaNode extends EventEmitter<MediaNodeEvents> {
       received: { ...p.received },
       forwarded: { ...p.forwarded },
       sent: { ...p.sent },
+      negotiating: p.offerOutstanding,
+      pendingForwards: [...p.forwards.values()].filter((f) => !f.transceiver.sender.codec).map((f) => f.sourceId),
     }));
   }
 

@@ -38,11 +38,13 @@ describe('a voice room', () => {
       for (const p of [a, b, c]) expect(p.packetsFrom(p.tag), `${p.tag} hears itself`).toBe(0);
       expect([...a.inbound.keys()].sort()).toEqual(['fw-B', 'fw-C']);
 
-      const { participants } = await control.call<{ participants: { participantId: string; state: string; received: { packets: number } }[] }>('stats', {
-        roomId: r.roomId,
-      });
+      const { participants } = await control.call<{
+        participants: { participantId: string; state: string; received: { packets: number }; negotiating: boolean; pendingForwards: string[] }[];
+      }>('stats', { roomId: r.roomId });
       expect(participants.map((p) => p.participantId).sort()).toEqual(['fw-A', 'fw-B', 'fw-C']);
       expect(participants.every((p) => p.state === 'connected' && p.received.packets > 0)).toBe(true);
+      // everyone hears everyone: no offer left unanswered, no track left unnegotiated
+      for (const p of participants) expect({ id: p.participantId, negotiating: p.negotiating, pending: p.pendingForwards }).toEqual({ id: p.participantId, negotiating: false, pending: [] });
     } finally {
       await r.close();
     }
