@@ -165,7 +165,12 @@ export async function voice(bench: Bench): Promise<void> {
 async function noteSilentStreams(bench: Bench, size: number, workers: Worker[], perWorker: VoiceJoinArgs['participants'][], results: VoiceWindowResult[]) {
   const speakersByRoom = new Map<string, string[]>();
   for (const list of perWorker)
-    for (const p of list) if (p.speaks) speakersByRoom.set(p.roomId, [...(speakersByRoom.get(p.roomId) ?? []), p.participantId]);
+    for (const p of list) {
+      if (!p.speaks) continue;
+      const speakers = speakersByRoom.get(p.roomId);
+      if (speakers) speakers.push(p.participantId);
+      else speakersByRoom.set(p.roomId, [p.participantId]);
+    }
   const infos: SilentStreamInfo[] = [];
   let silent = 0;
   for (const [i, list] of perWorker.entries()) {
@@ -180,7 +185,7 @@ async function noteSilentStreams(bench: Bench, size: number, workers: Worker[], 
   const described = infos.map(
     (x) =>
       `${x.listener} <- ${x.sender} (client: ${x.client ? `${x.client.connection}, ${x.client.signaling}, ${x.client.tracks} tracks heard` : 'gone'}; node: ${
-        x.node ? `${x.node.state}, ${x.node.negotiating ? 'an offer unanswered' : 'no offer out'}, pending [${x.node.pendingForwards.join(', ')}], ${x.node.sent} packets sent to it` : 'gone'
+        x.node ? `${x.node.state}, ${x.node.negotiating ? 'an offer unanswered' : 'no offer out'}, pending [${x.node.pendingForwards.join(', ')}], ${x.node.sent.packets} packets sent to it` : 'gone'
       })`,
   );
   bench.report.note(`voice, rooms of ${size}: ${silent} stream(s) carried nothing in the window: ${described.join('; ')}`);

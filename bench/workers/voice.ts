@@ -8,6 +8,7 @@ import { Histogram, type HistogramData } from '../lib/stats.js';
 import { errorText, pool } from '../lib/util.js';
 import { ControlClient, VoiceRoom } from '../../test/media/support/control.js';
 import type { VoicePeer } from '../../test/media/support/peer.js';
+import type { ParticipantStats } from '../../media/src/node.js';
 
 export interface VoiceJoinArgs {
   controlUrl: string;
@@ -36,14 +37,13 @@ export interface SilentStreamInfo {
   /** the listener's client side */
   client: { connection?: string; signaling?: string; tracks: number } | null;
   /** the node's view of the listener, from its stats */
-  node: { state: string; negotiating: boolean; pendingForwards: string[]; sent: number } | null;
+  node: Pick<ParticipantStats, 'state' | 'negotiating' | 'pendingForwards' | 'sent'> | null;
 }
 
 let control: ControlClient | undefined;
 const rooms = new Map<string, VoiceRoom>();
 let window: { from: number; to: number } | undefined;
 let sent: Record<string, number> = {};
-let received: Record<string, number> = {};
 let pairs: Record<string, number> = {};
 let latency = new Histogram();
 let speakers: VoicePeer[] = [];
@@ -90,7 +90,6 @@ const handlers: Record<string, (args: never) => Promise<unknown>> = {
       };
       peer.onReceive = (from, t) => {
         if (!inWindow(t)) return;
-        received[from] = (received[from] ?? 0) + 1;
         const pair = `${participantId}<-${from}`;
         pairs[pair] = (pairs[pair] ?? 0) + 1;
         latency.record(performance.timeOrigin + performance.now() - t);
@@ -105,7 +104,6 @@ const handlers: Record<string, (args: never) => Promise<unknown>> = {
   /** Counts packets sent in [from, to) (wall-clock ms) and, once `drainMs` after `to`, reports. */
   async measure(args: { from: number; to: number; drainMs: number }) {
     sent = {};
-    received = {};
     pairs = {};
     latency = new Histogram();
     window = { from: args.from, to: args.to };
@@ -113,24 +111,31 @@ const handlers: Record<string, (args: never) => Promise<unknown>> = {
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     let connected = 0;
     for (const room of rooms.values()) for (const p of room.peers.values()) if (p.connectionState === 'connected') connected++;
+    const received: Record<string, number> = {};
+    for (const [pair, n] of Object.entries(pairs)) {
+      const from = pair.slice(pair.indexOf('<-') + 2);
+      received[from] = (received[from] ?? 0) + n;
+    }
     const result: VoiceWindowResult = { sent, received, latency: latency.toJSON(), connected, retried, pairs };
     window = undefined;
     return result;
   },
   /** What the listener's client and the node say of streams that carried nothing (the listeners of this worker). */
   async silentStreams(args: { streams: { listener: string; sender: string; roomId: string }[] }) {
+    const statsByRoom = new Map<string, ParticipantStats[]>();
     const infos: SilentStreamInfo[] = [];
     for (const { listener, sender, roomId } of args.streams) {
+      if (!statsByRoom.has(roomId)) {
+        const stats = await control?.request('stats', { roomId }).catch(() => null);
+        statsByRoom.set(roomId, (stats?.participants as ParticipantStats[] | undefined) ?? []);
+      }
+      const node = statsByRoom.get(roomId)!.find((s) => s.participantId === listener);
       const peer = rooms.get(roomId)?.peers.get(listener);
-      const stats = await control?.request('stats', { roomId }).catch(() => null);
-      const node = (stats?.participants as (SilentStreamInfo['node'] & { participantId: string; sent: { packets: number } })[] | undefined)?.find(
-        (s) => s.participantId === listener,
-      );
       infos.push({
         listener,
         sender,
         client: peer ? { connection: peer.pc.connectionState, signaling: peer.pc.signalingState, tracks: peer.inbound.size } : null,
-        node: node ? { state: node.state, negotiating: node.negotiating, pendingForwards: node.pendingForwards, sent: node.sent.packets } : null,
+        node: node ? { state: node.state, negotiating: node.negotiating, pendingForwards: node.pendingForwards, sent: node.sent } : null,
       });
     }
     return infos;

@@ -2,7 +2,6 @@
 // (docs/VOICE.md). These pin what the patch must keep or fix on the wire.
 import { describe, expect, it } from 'vitest';
 import { RtpHeader, RtpPacket, ntpTime, ntpTimeToEpochMs, serializeAbsSendTime } from 'werift';
-import '../../media/src/werift.js';
 
 describe('werift, as patched', () => {
   it('stamps packets with a real NTP time, so abs-send-time and sender reports carry the right fraction', () => {
