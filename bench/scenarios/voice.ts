@@ -88,6 +88,10 @@ export async function voice(bench: Bench): Promise<void> {
       );
       const joinS = (Date.now() - t0) / 1000;
       console.error(`bench: voice: ${c.rooms} room(s) of ${c.size}, ${c.speakers} speaking: ${c.rooms * c.size} peers joined in ${joinS.toFixed(1)} s`);
+      // what the connections cost with nobody speaking (ICE consent checks, RTCP timers)
+      const idleCpu0 = cpuSeconds(node.pid);
+      await sleep(2000);
+      const idleCores = (cpuSeconds(node.pid) - idleCpu0) / 2;
       await Promise.all(workers.map((w) => w.call('startSpeaking', {})));
       await sleep(1000); // past the start of every stream
 
@@ -146,7 +150,7 @@ export async function voice(bench: Bench): Promise<void> {
       if (retried) bench.report.note(`voice, rooms of ${c.size}: ${retried} join(s) were tried again after the peer's connection failed (werift's DTLS client failing a handshake its server side completed)`);
       if (connected < c.rooms * c.size) bench.report.note(`voice, rooms of ${c.size}: only ${connected} of ${c.rooms * c.size} peers were connected at the end`);
       bench.report.note(
-        `voice, rooms of ${c.size}: ${c.rooms * c.size} peers in ${workers.length} worker processes joined in ${joinS.toFixed(1)} s; ${fmtInt(got)} of ${fmtInt(expected)} packets sent arrived; streams/core = packets that arrived ÷ (50/s × window) ÷ the node's CPU (user + system) over the window, a linear extrapolation from ${cores.toFixed(2)} cores`,
+        `voice, rooms of ${c.size}: ${c.rooms * c.size} peers in ${workers.length} worker processes joined in ${joinS.toFixed(1)} s; connected and silent they cost the node ${idleCores.toFixed(2)} cores; ${fmtInt(got)} of ${fmtInt(expected)} packets sent arrived; streams/core = packets that arrived ÷ (50/s × window) ÷ the node's CPU (user + system) over the window, a linear extrapolation from ${cores.toFixed(2)} cores`,
       );
       await noteSilentStreams(bench, c.size, workers, perWorker, results);
       await Promise.all(workers.map((w) => w.call('leaveAll', {}, 120_000)));
