@@ -1,16 +1,15 @@
-// One Prisma client over either backend: PGlite in-process (no DATABASE_URL) or a
+// One Prisma client over either backend: PGlite on its own thread (no DATABASE_URL) or a
 // PostgreSQL server through node-postgres. Everything above this file is backend-agnostic.
 // Each backend's packages are imported only when that backend is used (start-up time), and a
 // fresh embedded data directory starts from the pre-migrated template (./template.ts).
-import { mkdir } from 'node:fs/promises';
-import v8 from 'node:v8';
-import type { PGlite, PGliteOptions } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type pg from 'pg';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { type QueryCounter, countQueries } from './queryCounter.js';
 import { type Statements, connectStatements, preparedName } from './statements.js';
-import { isFreshDataDir, restoreTemplate, templateTarball } from './template.js';
+import { isInMemory } from './pgliteProtocol.js';
+import { PGliteThread } from './pgliteThread.js';
 
 export type Db = PrismaClient;
 
@@ -44,73 +43,37 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   return opts.databaseUrl ? openPostgres(opts.databaseUrl) : openPglite(opts.pgliteDataDir);
 }
 
-const isInMemory = (dataDir: string) => dataDir === ':memory:' || dataDir.startsWith('memory://');
-
-const preopened = new Map<string, Promise<PGlite>>();
+const preopened = new Map<string, PGliteThread>();
 
 /**
  * Starts opening the embedded database before buildApp asks for it, so that PGlite's
- * WebAssembly compiles and its files load while the rest of the app's modules are imported
- * (src/index.ts). The next openDatabase of the same directory takes it over. No-op on PostgreSQL.
+ * WebAssembly compiles and its files load on the database's own thread (./pgliteThread.ts)
+ * while the rest of the app's modules are imported (src/index.ts). The next openDatabase of
+ * the same directory takes it over. No-op on PostgreSQL.
  */
 export function preopenDatabase(opts: DatabaseOptions): void {
   if (opts.databaseUrl || isInMemory(opts.pgliteDataDir) || preopened.has(opts.pgliteDataDir)) return;
-  const opening = startPglite(opts.pgliteDataDir);
-  opening.catch(() => {}); // reported by the openDatabase that takes it over
-  preopened.set(opts.pgliteDataDir, opening);
-}
-
-async function startPglite(dataDir: string): Promise<PGlite> {
-  const { PGlite } = await import('@electric-sql/pglite');
-  let options: PGliteOptions = {};
-  if (isInMemory(dataDir)) {
-    const loadDataDir = await templateTarball().catch(() => undefined);
-    if (loadDataDir) options = { loadDataDir };
-  } else {
-    if (await isFreshDataDir(dataDir)) await restoreTemplate(dataDir);
-    await mkdir(dataDir, { recursive: true });
-  }
-  return withWasmTierUpDeferred(async () => {
-    const client = isInMemory(dataDir) ? new PGlite(options) : new PGlite(dataDir, options);
-    await client.waitReady;
-    return client;
-  });
-}
-
-/** V8's default, in "bytes executed" before a WebAssembly function is compiled again with TurboFan. */
-const WASM_TIERING_BUDGET = 1_800_000;
-
-/**
- * Runs `start` (PGlite instantiating its WebAssembly Postgres and starting it) with V8's
- * tier-up budget 500 times the default. PGlite's start runs enough of Postgres to queue
- * TurboFan jobs for hundreds of functions on background threads, and the main thread's next
- * event-loop turn waited for them: 100–250 ms of idle start-up, more on a busy machine. With
- * the budget high while the instance is made, a function is optimized once it is hot in use
- * (measured: the same query speed as the default after a few seconds of queries). The budget
- * is per instance, fixed when it is made, so it is set back for any WebAssembly made later
- * (Prisma's query compiler). Left alone when node was started with a budget of its own.
- */
-async function withWasmTierUpDeferred<T>(start: () => Promise<T>): Promise<T> {
-  if (process.execArgv.some((arg) => arg.startsWith('--wasm-tiering-budget'))) return start();
-  v8.setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET * 500}`);
-  try {
-    return await start();
-  } finally {
-    v8.setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
-  }
+  preopened.set(opts.pgliteDataDir, new PGliteThread(opts.pgliteDataDir));
 }
 
 async function openPglite(dataDir: string): Promise<Database> {
-  const opening = preopened.get(dataDir) ?? startPglite(dataDir);
+  const client = preopened.get(dataDir) ?? new PGliteThread(dataDir);
   preopened.delete(dataDir);
-  const [client, { PrismaPGlite }, PrismaClient] = await Promise.all([
-    opening,
-    import('pglite-prisma-adapter'),
-    prismaClientClass(),
-  ]);
-  const adapterFactory = new PrismaPGlite(client);
+  const [{ PrismaPGlite }, PrismaClient] = await Promise.all([import('pglite-prisma-adapter'), prismaClientClass()]);
+  // the adapter uses query, exec and transaction, which the thread's client has
+  const adapterFactory = new PrismaPGlite(client as unknown as PGlite);
   const counted = countQueries(adapterFactory);
   const prisma = new PrismaClient({ adapter: counted.factory });
+  // Prisma's first query instantiates its query compiler (WebAssembly) and compiles its
+  // functions on first use: ~150 ms of this thread's CPU that needs no database, done here
+  // while the database's thread is still opening it. Its error, on a database not migrated
+  // yet, is of no interest.
+  const warmUp = prisma.instanceSetting.findUnique({ where: { key: '' }, select: { key: true } }).catch(() => null);
+  await client.waitReady.catch(async (err: unknown) => {
+    await client.close();
+    throw err;
+  });
+  await warmUp;
   return {
     prisma,
     statements: await connectStatements(counted.factory),
