@@ -8,6 +8,13 @@ const typingKey = (channelId: string) => `typing:${channelId}`;
 const connsKey = (userId: string) => `presence:conns:${userId}`;
 const ONLINE_KEY = 'presence:online';
 const SWEEP_BATCH = 200;
+/**
+ * Entries renewed per heartbeat script. One script call per chunk instead of three or four
+ * commands per entry: a pipeline of 2,000 connections built 6,000 ioredis commands in one run
+ * of JavaScript (~45 ms, and the garbage after it), during which no delivery went out. A chunk
+ * holds Redis for well under a millisecond, and the event loop gets a turn between chunks.
+ */
+const HEARTBEAT_CHUNK = 200;
 
 // KEYS: conns, online. ARGV: connectionId, expiresAt, now, userId
 const CONNECT = `
@@ -24,6 +31,16 @@ if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 if redis.call('ZCARD', KEYS[1]) > 0 then return 0 end
 return redis.call('ZREM', KEYS[2], ARGV[3])`;
+
+// KEYS: online, then the conns key of each connection. ARGV: expiresAt, then connectionId,
+// userId pairs in the order of the keys.
+const CONNECTIONS_HEARTBEAT = `
+for i = 2, #KEYS do
+  redis.call('ZADD', KEYS[i], 'XX', ARGV[1], ARGV[2 * i - 2])
+  redis.call('PEXPIREAT', KEYS[i], ARGV[1])
+  redis.call('ZADD', KEYS[1], 'GT', ARGV[1], ARGV[2 * i - 1])
+end
+return 0`;
 
 // KEYS: conns, online. ARGV: now, userId
 const SWEEP_ONE = `
@@ -102,14 +119,15 @@ export class RedisConnectionRegistry implements ConnectionRegistry {
   }
 
   async heartbeat(connections: { userId: string; connectionId: string }[], expiresAt: number) {
-    if (connections.length === 0) return;
-    const batch = this.redis.pipeline();
-    for (const { userId, connectionId } of connections) {
-      batch.zadd(connsKey(userId), 'XX', expiresAt, connectionId);
-      batch.pexpireat(connsKey(userId), expiresAt);
-      batch.zadd(ONLINE_KEY, 'GT', expiresAt, userId);
+    for (let i = 0; i < connections.length; i += HEARTBEAT_CHUNK) {
+      const keys = [ONLINE_KEY];
+      const args: (string | number)[] = [expiresAt];
+      for (const { userId, connectionId } of connections.slice(i, i + HEARTBEAT_CHUNK)) {
+        keys.push(connsKey(userId));
+        args.push(connectionId, userId);
+      }
+      await this.redis.eval(CONNECTIONS_HEARTBEAT, keys.length, ...keys, ...args);
     }
-    await batch.exec();
   }
 
   async sweep(now: number) {
@@ -153,6 +171,18 @@ if redis.call('ZCARD', KEYS[1]) > 0 then return 0 end
 redis.call('ZREM', KEYS[3], ARGV[4])
 return redis.call('ZREM', KEYS[2], ARGV[3])`;
 
+// KEYS: entries, then holds, channel pairs. ARGV: expiresAt, then holdId, userId, entry
+// triples in the order of the pairs.
+const ACTIVITY_HEARTBEAT = `
+for j = 0, (#KEYS - 1) / 2 - 1 do
+  local holds, channel = KEYS[2 + 2 * j], KEYS[3 + 2 * j]
+  redis.call('ZADD', holds, 'XX', ARGV[1], ARGV[2 + 3 * j])
+  redis.call('PEXPIREAT', holds, ARGV[1])
+  redis.call('ZADD', channel, 'GT', ARGV[1], ARGV[3 + 3 * j])
+  redis.call('ZADD', KEYS[1], 'GT', ARGV[1], ARGV[4 + 3 * j])
+end
+return 0`;
+
 // KEYS: holds, channel, entries. ARGV: now, userId, entry
 const SWEEP_ACTIVE = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
@@ -176,15 +206,15 @@ export class RedisActivityRegistry implements ActivityRegistry {
   }
 
   async heartbeat(holds: { channelId: string; userId: string; holdId: string }[], expiresAt: number) {
-    if (holds.length === 0) return;
-    const batch = this.redis.pipeline();
-    for (const { channelId, userId, holdId } of holds) {
-      batch.zadd(holdsKey(channelId, userId), 'XX', expiresAt, holdId);
-      batch.pexpireat(holdsKey(channelId, userId), expiresAt);
-      batch.zadd(activeKey(channelId), 'GT', expiresAt, userId);
-      batch.zadd(ACTIVE_ENTRIES_KEY, 'GT', expiresAt, entryOf(channelId, userId));
+    for (let i = 0; i < holds.length; i += HEARTBEAT_CHUNK) {
+      const keys = [ACTIVE_ENTRIES_KEY];
+      const args: (string | number)[] = [expiresAt];
+      for (const { channelId, userId, holdId } of holds.slice(i, i + HEARTBEAT_CHUNK)) {
+        keys.push(holdsKey(channelId, userId), activeKey(channelId));
+        args.push(holdId, userId, entryOf(channelId, userId));
+      }
+      await this.redis.eval(ACTIVITY_HEARTBEAT, keys.length, ...keys, ...args);
     }
-    await batch.exec();
   }
 
   async sweep(now: number) {
