@@ -203,7 +203,11 @@ function bundleOptions(entryPoints, external, outdir) {
     tsconfig: path.join(ROOT, 'tsconfig.build.json'),
     chunkNames: `${VENDOR}/[name]-[hash]`,
     external,
-    keepNames: true,
+    // keepNames would wrap every function and class expression in a __name() call that
+    // defines its .name at run time: on the request path (envelop's and graphql-js's
+    // per-request closures) that was ~5 % of a send's CPU. Nothing here reads the name of a
+    // function esbuild renamed; errors are told apart by instanceof and their codes.
+    keepNames: false,
     legalComments: 'none',
     logLevel: 'silent',
     metafile: true,
