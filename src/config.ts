@@ -67,6 +67,7 @@ const EnvSchema = z.object({
   WS_MAX_SUBSCRIPTIONS_PER_USER: int(1).default(2000),
   WS_MAX_CONNECTIONS_PER_USER: int(1).default(32),
   WS_CONNECTIONS_PER_MINUTE_PER_ADDRESS: int(0).default(600),
+  WS_HEARTBEAT_MS: int(50).default(30_000),
   GRAPHIQL: bool.optional(),
   // HTTP surface (issue #9): introspection, CORS, request timeouts, batching, metrics
   GRAPHQL_INTROSPECTION: bool.optional(),

@@ -133,6 +133,7 @@ export async function buildApp({ config, log = createLogger(config.LOG_LEVEL) }:
     maxSubscriptionsPerUser: config.WS_MAX_SUBSCRIPTIONS_PER_USER,
     maxConnectionsPerUser: config.WS_MAX_CONNECTIONS_PER_USER,
     connectionAttemptsPerMinute: config.WS_CONNECTIONS_PER_MINUTE_PER_ADDRESS,
+    heartbeatMs: config.WS_HEARTBEAT_MS,
   });
 
   let url = '';

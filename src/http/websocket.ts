@@ -56,7 +56,7 @@ export interface WebSocketOptions {
   /** WebSocket handshakes one client address may start per minute on this instance (HTTP 429 past it) */
   connectionAttemptsPerMinute: number;
   connectionInitTimeoutMs?: number;
-  /** how often dead peers are looked for (ping, then terminate if no pong by the next round) */
+  /** how often each socket is pinged; one that has not answered the previous ping is dropped */
   heartbeatMs?: number;
 }
 
@@ -91,11 +91,15 @@ interface Connection {
   expiresAt: number;
   /** the presence registration while it is being made, then its connection id */
   presence: Promise<string | null> | string | null;
+  /** answered the last ping (or has not been pinged yet) */
   alive: boolean;
+  /** when it is pinged next (ms since the epoch) */
+  nextPingAt: number;
 }
 
 export async function attachWebSocket(options: WebSocketOptions): Promise<WebSocketTransport> {
   const { schema, services, newContext, log } = options;
+  const heartbeatMs = options.heartbeatMs ?? 30_000;
   const operations = new OperationCache(schema, options.parseAndValidate);
   const serialize = (result: ExecutionResult): Buffer => {
     if (!result.errors?.length) return Buffer.from(JSON.stringify(result));
@@ -465,6 +469,8 @@ export async function attachWebSocket(options: WebSocketOptions): Promise<WebSoc
       expiresAt: 0,
       presence: null,
       alive: true,
+      // a random first turn spreads the pings of sockets that connected together over the interval
+      nextPingAt: Date.now() + Math.random() * heartbeatMs,
     };
     connections.add(conn);
     connectionOf.set(socket, conn);
@@ -476,8 +482,12 @@ export async function attachWebSocket(options: WebSocketOptions): Promise<WebSoc
 
   // One timer for every socket, not one per socket: a connection_init that does not come in
   // time closes with 4408, an expired token with 4403 (the client refreshes and reconnects),
-  // each within a second.
-  const expiry = setInterval(() => {
+  // each within a tick. Each socket is pinged once per heartbeatMs, at its own turn, so that
+  // the pings of thousands of sockets (a write each) are spread over the interval instead of
+  // holding the event loop in one burst; a peer that did not answer the previous ping is gone
+  // (its TCP connection may never say so).
+  const tickMs = Math.min(1_000, Math.max(10, Math.floor(heartbeatMs / 4)));
+  const ticker = setInterval(() => {
     const now = Date.now();
     for (const conn of connections) {
       if (!conn.initialised && conn.initDeadline <= now) {
@@ -486,22 +496,18 @@ export async function attachWebSocket(options: WebSocketOptions): Promise<WebSoc
       } else if (conn.expiresAt && conn.expiresAt <= now) {
         conn.expiresAt = 0;
         conn.socket.close(CloseCode.Forbidden, 'Forbidden: access token expired');
+      } else if (conn.nextPingAt <= now) {
+        if (!conn.alive) {
+          conn.socket.terminate();
+          continue;
+        }
+        conn.alive = false;
+        conn.nextPingAt = now + heartbeatMs;
+        conn.socket.ping();
       }
     }
-  }, 1_000);
-  expiry.unref();
-  // A peer that did not answer the last ping is gone (its TCP connection may never say so).
-  const heartbeat = setInterval(() => {
-    for (const conn of connections) {
-      if (!conn.alive) {
-        conn.socket.terminate();
-        continue;
-      }
-      conn.alive = false;
-      conn.socket.ping();
-    }
-  }, options.heartbeatMs ?? 30_000);
-  heartbeat.unref();
+  }, tickMs);
+  ticker.unref();
 
   return {
     stats: () => ({
@@ -511,8 +517,7 @@ export async function attachWebSocket(options: WebSocketOptions): Promise<WebSoc
       executions: cohorts.executions,
     }),
     async close() {
-      clearInterval(heartbeat);
-      clearInterval(expiry);
+      clearInterval(ticker);
       await stopListening();
       for (const conn of connections) conn.socket.close(1001, 'Going away');
       // a peer that does not answer the close handshake is cut after a grace period

@@ -220,3 +220,46 @@ describe('sessions', () => {
     expect((await again.closed).code).toBe(4403);
   });
 });
+
+describe('heartbeat', () => {
+  const HEARTBEAT_MS = 120;
+  let beating: TestServer;
+  beforeAll(async () => {
+    beating = await startTestServer({ env: { WS_HEARTBEAT_MS: String(HEARTBEAT_MS) } });
+  });
+  afterAll(() => beating?.stop());
+
+  const pinged = (ws: WebSocket, times: number) =>
+    new Promise<number[]>((resolve) => {
+      const at: number[] = [];
+      ws.on('ping', () => {
+        at.push(Date.now());
+        if (at.length === times) resolve(at);
+      });
+    });
+
+  it('keeps a peer that answers its pings, and drops one that does not', async () => {
+    const answering = await connect(undefined, beating.wsUrl);
+    const silent = new WebSocket(beating.wsUrl, 'graphql-transport-ws', { autoPong: false });
+    const silentClosed = new Promise<number>((resolve) => silent.on('close', (code) => resolve(code)));
+    const silentPings = pinged(silent, 1);
+    await pinged(answering.ws, 4);
+    await silentPings;
+    // pinged, did not answer, and was cut at its next turn (a terminate: no close frame)
+    expect(await silentClosed).toBe(1006);
+    expect(answering.ws.readyState).toBe(WebSocket.OPEN);
+    answering.ws.close();
+  });
+
+  it('pings sockets that connected together at their own turns, not in one burst', async () => {
+    const peers = await Promise.all(
+      Array.from({ length: 40 }, () => connect(undefined, beating.wsUrl).then((peer) => ({ peer, openedAt: Date.now(), firstPing: pinged(peer.ws, 1) }))),
+    );
+    // how long after its own opening each socket was first pinged: spread over the interval,
+    // not all at the first tick (which would keep them in one burst at every later turn too)
+    const delays = await Promise.all(peers.map(async (p) => (await p.firstPing)[0]! - p.openedAt));
+    const late = delays.filter((d) => d > HEARTBEAT_MS / 3).length;
+    expect(late).toBeGreaterThan(peers.length / 4);
+    for (const p of peers) p.peer.ws.close();
+  });
+});
