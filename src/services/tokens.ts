@@ -24,7 +24,12 @@ interface VerificationKey {
 }
 
 export class TokenSigner {
-  /** token → its claims, for tokens whose signature was checked (oldest first) */
+  /**
+   * SHA-256 of a token → its claims, for tokens whose signature was checked (oldest first).
+   * Keyed by the digest, not the token: a 43-character key instead of the ~300-character token
+   * (and the `Bearer …` header string it was cut from, which V8 keeps alive behind a slice),
+   * for each of up to MAX_VERIFIED_TOKENS users.
+   */
   private readonly verified = new Map<string, AccessClaims>();
   private readonly key: Uint8Array;
   private readonly kid: string;
@@ -78,13 +83,14 @@ export class TokenSigner {
    * the caller's question, asked every time.
    */
   async verify(token: string): Promise<AccessClaims> {
-    const known = this.verified.get(token);
+    const key = createHash('sha256').update(token).digest('base64url');
+    const known = this.verified.get(key);
     if (known) {
       if (known.expiresAt.getTime() > Date.now()) return known;
-      this.verified.delete(token);
+      this.verified.delete(key);
     }
     const claims = await this.verifySignature(token);
-    this.verified.set(token, claims);
+    this.verified.set(key, claims);
     if (this.verified.size > MAX_VERIFIED_TOKENS) this.verified.delete(this.verified.keys().next().value as string);
     return claims;
   }
