@@ -23,10 +23,11 @@ function runBuild(args) {
 if (sourcesNeedBuild()) runBuild(['--no-template']);
 
 if (!process.env.DATABASE_URL) {
-  const [{ loadConfig }, { isFreshDataDir, templateMatches }, { preopenDatabase }] = await Promise.all([
+  const [{ loadConfig }, { isFreshDataDir, templateMatches }, { preopenDatabase }, { isInMemory }] = await Promise.all([
     import(dist('config.js')),
     import(dist('db/template.js')),
     import(dist('db/client.js')),
+    import(dist('db/pgliteProtocol.js')),
   ]);
   let dataDir;
   try {
@@ -35,7 +36,7 @@ if (!process.env.DATABASE_URL) {
     // a configuration error: dist/index.js reports it
   }
   if (dataDir !== undefined) {
-    const fresh = dataDir === ':memory:' || dataDir.startsWith('memory://') || (await isFreshDataDir(dataDir).catch(() => false));
+    const fresh = isInMemory(dataDir) || (await isFreshDataDir(dataDir).catch(() => false));
     if (fresh && !(await templateMatches())) runBuild(['--template-only']);
     // start the database now rather than after index.js's own imports (src/index.ts does the same, a no-op then)
     preopenDatabase({ pgliteDataDir: dataDir });

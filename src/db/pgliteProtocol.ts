@@ -16,8 +16,8 @@ export type ThreadRequest =
   | { id: number; op: 'exec'; sql: string }
   | { id: number; op: 'close' };
 
-export interface ThreadResult {
-  rows: unknown[];
+export interface ThreadResult<T = unknown> {
+  rows: T[];
   fields: { name: string; dataTypeID: number }[];
   affectedRows?: number;
 }

@@ -17,14 +17,9 @@ export interface ThreadQueryOptions {
   rowMode?: 'array' | 'object';
   parsers?: Record<number, Parser>;
 }
-export interface ThreadResults<T> {
-  rows: T[];
-  fields: { name: string; dataTypeID: number }[];
-  affectedRows?: number;
-}
 export interface ThreadTransaction {
-  query<T>(sql: string, params?: unknown[], options?: ThreadQueryOptions): Promise<ThreadResults<T>>;
-  exec(sql: string): Promise<ThreadResults<unknown>[]>;
+  query<T>(sql: string, params?: unknown[], options?: ThreadQueryOptions): Promise<ThreadResult<T>>;
+  exec(sql: string): Promise<ThreadResult<unknown>[]>;
   rollback(): Promise<void>;
   readonly closed: boolean;
 }
@@ -69,11 +64,11 @@ export class PGliteThread {
     this.#worker.on('exit', (code) => this.#stop(new Error(`the embedded database stopped (its thread exited with code ${code})`)));
   }
 
-  query<T>(sql: string, params: unknown[] = [], options?: ThreadQueryOptions): Promise<ThreadResults<T>> {
+  query<T>(sql: string, params: unknown[] = [], options?: ThreadQueryOptions): Promise<ThreadResult<T>> {
     return this.#exclusive(() => this.#query<T>(sql, params, options));
   }
 
-  exec(sql: string): Promise<ThreadResults<unknown>[]> {
+  exec(sql: string): Promise<ThreadResult<unknown>[]> {
     return this.#exclusive(() => this.#exec(sql));
   }
 
@@ -129,16 +124,16 @@ export class PGliteThread {
     return run;
   }
 
-  async #query<T>(sql: string, params: unknown[], options?: ThreadQueryOptions): Promise<ThreadResults<T>> {
+  async #query<T>(sql: string, params: unknown[], options?: ThreadQueryOptions): Promise<ThreadResult<T>> {
     const parsers = options?.parsers;
     const rawTypes = parsers ? this.#rawTypesOf(parsers) : [];
-    const result = (await this.#send({ op: 'query', sql, params, rowMode: options?.rowMode, rawTypes })) as ThreadResult;
+    const result = (await this.#send({ op: 'query', sql, params, rowMode: options?.rowMode, rawTypes })) as ThreadResult<T>;
     if (parsers && rawTypes.length > 0) parseRaw(result, parsers, options?.rowMode === 'array');
-    return result as ThreadResults<T>;
+    return result;
   }
 
-  async #exec(sql: string): Promise<ThreadResults<unknown>[]> {
-    return (await this.#send({ op: 'exec', sql })) as ThreadResults<unknown>[];
+  async #exec(sql: string): Promise<ThreadResult<unknown>[]> {
+    return (await this.#send({ op: 'exec', sql })) as ThreadResult<unknown>[];
   }
 
   #rawTypesOf(parsers: Record<number, Parser>): number[] {

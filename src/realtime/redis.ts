@@ -16,6 +16,23 @@ const SWEEP_BATCH = 200;
  */
 const HEARTBEAT_CHUNK = 200;
 
+/** Runs a heartbeat script (KEYS: `firstKey`, then each entry's; ARGV: expiresAt, then each entry's) per chunk of entries, one chunk after the other. */
+async function renewInChunks<T>(
+  redis: Redis,
+  script: string,
+  firstKey: string,
+  expiresAt: number,
+  entries: readonly T[],
+  add: (entry: T, keys: string[], args: (string | number)[]) => void,
+): Promise<void> {
+  for (let i = 0; i < entries.length; i += HEARTBEAT_CHUNK) {
+    const keys = [firstKey];
+    const args: (string | number)[] = [expiresAt];
+    for (const entry of entries.slice(i, i + HEARTBEAT_CHUNK)) add(entry, keys, args);
+    await redis.eval(script, keys.length, ...keys, ...args);
+  }
+}
+
 // KEYS: conns, online. ARGV: connectionId, expiresAt, now, userId
 const CONNECT = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
@@ -119,15 +136,10 @@ export class RedisConnectionRegistry implements ConnectionRegistry {
   }
 
   async heartbeat(connections: { userId: string; connectionId: string }[], expiresAt: number) {
-    for (let i = 0; i < connections.length; i += HEARTBEAT_CHUNK) {
-      const keys = [ONLINE_KEY];
-      const args: (string | number)[] = [expiresAt];
-      for (const { userId, connectionId } of connections.slice(i, i + HEARTBEAT_CHUNK)) {
-        keys.push(connsKey(userId));
-        args.push(connectionId, userId);
-      }
-      await this.redis.eval(CONNECTIONS_HEARTBEAT, keys.length, ...keys, ...args);
-    }
+    await renewInChunks(this.redis, CONNECTIONS_HEARTBEAT, ONLINE_KEY, expiresAt, connections, ({ userId, connectionId }, keys, args) => {
+      keys.push(connsKey(userId));
+      args.push(connectionId, userId);
+    });
   }
 
   async sweep(now: number) {
@@ -206,15 +218,10 @@ export class RedisActivityRegistry implements ActivityRegistry {
   }
 
   async heartbeat(holds: { channelId: string; userId: string; holdId: string }[], expiresAt: number) {
-    for (let i = 0; i < holds.length; i += HEARTBEAT_CHUNK) {
-      const keys = [ACTIVE_ENTRIES_KEY];
-      const args: (string | number)[] = [expiresAt];
-      for (const { channelId, userId, holdId } of holds.slice(i, i + HEARTBEAT_CHUNK)) {
-        keys.push(holdsKey(channelId, userId), activeKey(channelId));
-        args.push(holdId, userId, entryOf(channelId, userId));
-      }
-      await this.redis.eval(ACTIVITY_HEARTBEAT, keys.length, ...keys, ...args);
-    }
+    await renewInChunks(this.redis, ACTIVITY_HEARTBEAT, ACTIVE_ENTRIES_KEY, expiresAt, holds, ({ channelId, userId, holdId }, keys, args) => {
+      keys.push(holdsKey(channelId, userId), activeKey(channelId));
+      args.push(holdId, userId, entryOf(channelId, userId));
+    });
   }
 
   async sweep(now: number) {
