@@ -4,52 +4,101 @@
 // OpenSSL context, key schedule and GHASH table) and four more calls across into C++, which
 // measured at about a quarter of the media node's CPU per forwarded packet. Here the key
 // schedule lives in one persistent AES-ECB cipher that turns each packet's counter blocks into
-// keystream in a single call, and GHASH runs in JavaScript over a table made once per key
-// (Shoup's 8-bit method: 256 multiples of H, 4 KiB). Callers that know their IVs ahead (SRTP:
-// the next sequence numbers) make the keystream of many packets in one call (srtpGcm.ts).
+// keystream in a single call, and GHASH runs in WebAssembly (ghash.wat) over a table of 16
+// multiples of H made once per key (Shoup's 4-bit method): 256 bytes, so that the tables of a
+// node's hundreds of sessions stay in cache. Callers that know their IVs ahead (SRTP: the next
+// sequence numbers) make the keystream of many packets in one call (srtpGcm.ts).
 import { type Cipher, createCipheriv } from 'node:crypto';
+import { GHASH_WASM } from './ghashWasm.js';
 
 export const GCM_TAG_LENGTH = 16;
 
-/** What multiplying by x^8 shifts out of the low byte comes back in at the top (x^128 = x^7 + x^2 + x + 1). */
-const REDUCE8 = (() => {
-  const table = new Uint32Array(256);
-  for (let b = 0; b < 256; b++) {
-    // the low byte alone, multiplied by x eight times bit by bit: what is left is its reduction
-    // (of the four words only the first and the last are ever non-zero here)
-    let v3 = b;
-    let v0 = 0;
-    for (let i = 0; i < 8; i++) {
-      const carry = v3 & 1;
-      v3 >>>= 1;
-      v0 = (v0 >>> 1) ^ (carry ? 0xe1000000 : 0);
+// the kernel's memory: the GHASH state, the lengths block, the nibble reductions, two scratch
+// areas (text, keystream) and then the keys' tables, TABLE_BYTES each
+const STATE = 0;
+const LENGTHS = 16;
+const REDUCE = 128;
+const SCRATCH = 1024;
+const CHUNK = 8192;
+const KEYSTREAM = SCRATCH + CHUNK + 16;
+const TABLES = KEYSTREAM + CHUNK + 16;
+const TABLE_BYTES = 256;
+const PAGE = 65536;
+
+interface GhashExports {
+  memory: WebAssembly.Memory;
+  ghash(table: number, data: number, length: number): void;
+  xor(dst: number, a: number, b: number, length: number): void;
+}
+
+/** The one WebAssembly instance of the process and the key tables it holds. */
+class GhashKernel {
+  readonly exports: GhashExports;
+  u8: Uint8Array;
+  dv: DataView;
+  private readonly free: number[] = [];
+  private next = TABLES;
+  private readonly released = new FinalizationRegistry<number>((table) => this.free.push(table));
+
+  constructor() {
+    this.exports = new WebAssembly.Instance(new WebAssembly.Module(GHASH_WASM)).exports as unknown as GhashExports;
+    this.u8 = new Uint8Array(this.exports.memory.buffer);
+    this.dv = new DataView(this.exports.memory.buffer);
+    this.ensure(TABLES);
+    for (let n = 0; n < 16; n++) {
+      // the low nibble alone, multiplied by x four times bit by bit: what is left is its
+      // reduction, all in the top word
+      let v3 = n;
+      let v0 = 0;
+      for (let i = 0; i < 4; i++) {
+        const carry = v3 & 1;
+        v3 >>>= 1;
+        v0 = (v0 >>> 1) ^ (carry ? 0xe1000000 : 0);
+      }
+      this.dv.setUint32(REDUCE + n * 8, 0, true);
+      this.dv.setUint32(REDUCE + n * 8 + 4, v0 >>> 0, true);
     }
-    table[b] = v0 >>> 16;
   }
-  return table;
-})();
+
+  /** A table's place for `owner`, given back once the owner is collected. */
+  allocate(owner: object): number {
+    const table = this.free.pop() ?? (this.next += TABLE_BYTES) - TABLE_BYTES;
+    this.ensure(table + TABLE_BYTES);
+    this.released.register(owner, table);
+    return table;
+  }
+
+  private ensure(bytes: number) {
+    const memory = this.exports.memory;
+    if (memory.buffer.byteLength >= bytes) return;
+    memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / PAGE));
+    // growing detaches the old buffer: new views
+    this.u8 = new Uint8Array(memory.buffer);
+    this.dv = new DataView(memory.buffer);
+  }
+}
+
+let kernel: GhashKernel | undefined;
 
 export class AesGcm128 {
   private readonly ecb: Cipher;
-  /** byte b (as the first byte of an element) times H, four big-endian words per entry */
-  private readonly m = new Int32Array(256 * 4);
-  private readonly state = new Int32Array(4);
-  private readonly lengths = Buffer.alloc(16);
-  private readonly partial = Buffer.alloc(16);
-  private readonly expected = Buffer.alloc(GCM_TAG_LENGTH);
+  private readonly k: GhashKernel;
+  private readonly table: number;
 
   constructor(key: Uint8Array) {
     if (key.length !== 16) throw new RangeError('AES-128-GCM needs a 16-byte key');
     this.ecb = createCipheriv('aes-128-ecb', key, null);
     this.ecb.setAutoPadding(false);
     const h = this.ecb.update(Buffer.alloc(16));
-    const m = this.m;
-    // M[0x80] = H; M[0x80 >> k] = H x^k; the rest by linearity
+    this.k = kernel ??= new GhashKernel();
+    this.table = this.k.allocate(this);
+    // M[8] = H; M[8 >> k] = H x^k; the rest by linearity; four big-endian words per entry
+    const m = new Uint32Array(16 * 4);
     let w0 = h.readUInt32BE(0);
     let w1 = h.readUInt32BE(4);
     let w2 = h.readUInt32BE(8);
     let w3 = h.readUInt32BE(12);
-    for (let bit = 0x80; bit > 0; bit >>= 1) {
+    for (let bit = 8; bit > 0; bit >>= 1) {
       m[bit * 4] = w0;
       m[bit * 4 + 1] = w1;
       m[bit * 4 + 2] = w2;
@@ -60,9 +109,16 @@ export class AesGcm128 {
       w1 = ((w1 >>> 1) | (w0 << 31)) >>> 0;
       w0 = ((w0 >>> 1) ^ (carry ? 0xe1000000 : 0)) >>> 0;
     }
-    for (let b = 2; b < 256; b <<= 1)
-      for (let j = 1; j < b; j++)
-        for (let w = 0; w < 4; w++) m[(b + j) * 4 + w] = m[b * 4 + w]! ^ m[j * 4 + w]!;
+    for (let b = 2; b < 16; b <<= 1) for (let j = 1; j < b; j++) for (let w = 0; w < 4; w++) m[(b + j) * 4 + w] = m[b * 4 + w]! ^ m[j * 4 + w]!;
+    // the kernel reads each entry as two little-endian 64-bit numbers, the high half first
+    const dv = this.k.dv;
+    for (let n = 0; n < 16; n++) {
+      const e = this.table + n * 16;
+      dv.setUint32(e, m[n * 4 + 1]!, true);
+      dv.setUint32(e + 4, m[n * 4]!, true);
+      dv.setUint32(e + 8, m[n * 4 + 3]!, true);
+      dv.setUint32(e + 12, m[n * 4 + 2]!, true);
+    }
   }
 
   /** E(K, block) for each 16-byte counter block, in one call. */
@@ -82,20 +138,47 @@ export class AesGcm128 {
 
   /** seal() with the keystream made beforehand: E(K, J0) at `ks`, the payload's keystream after it. */
   sealWith(keystream: Uint8Array, ks: number, aad: Uint8Array, plain: Uint8Array, out: Uint8Array, offset: number): void {
+    const k = this.k;
+    k.u8.fill(0, STATE, STATE + 16);
+    this.absorb(aad);
     const n = plain.length;
-    for (let i = 0; i < n; i++) out[offset + i] = plain[i]! ^ keystream[ks + 16 + i]!;
-    this.tag(keystream, ks, aad, out.subarray(offset, offset + n), out, offset + n);
+    for (let o = 0; o < n; o += CHUNK) {
+      const len = Math.min(CHUNK, n - o);
+      this.xorIntoScratch(o === 0 && len === n ? plain : plain.subarray(o, o + len), keystream, ks + 16 + o);
+      out.set(k.u8.subarray(SCRATCH, SCRATCH + len), offset + o);
+      this.absorbScratch(len);
+    }
+    this.finish(aad.length, n);
+    const u8 = k.u8;
+    const at = offset + n;
+    for (let i = 0; i < 16; i++) out[at + i] = u8[STATE + i]! ^ keystream[ks + i]!;
   }
 
   openWith(keystream: Uint8Array, ks: number, aad: Uint8Array, cipherText: Uint8Array, tag: Uint8Array, out: Uint8Array, offset: number): boolean {
     if (tag.length !== GCM_TAG_LENGTH) return false;
-    const expected = this.expected;
-    this.tag(keystream, ks, aad, cipherText, expected, 0);
-    let diff = 0;
-    for (let i = 0; i < GCM_TAG_LENGTH; i++) diff |= expected[i]! ^ tag[i]!;
-    if (diff !== 0) return false;
+    const k = this.k;
+    k.u8.fill(0, STATE, STATE + 16);
+    this.absorb(aad);
     const n = cipherText.length;
-    for (let i = 0; i < n; i++) out[offset + i] = cipherText[i]! ^ keystream[ks + 16 + i]!;
+    // one chunk (every packet that fits a UDP datagram of a sane MTU) stays in the scratch
+    // area between the check and the decryption
+    this.absorb(cipherText);
+    this.finish(aad.length, n);
+    const u8 = k.u8;
+    let diff = 0;
+    for (let i = 0; i < GCM_TAG_LENGTH; i++) diff |= u8[STATE + i]! ^ keystream[ks + i]! ^ tag[i]!;
+    if (diff !== 0) return false;
+    if (n <= CHUNK) {
+      u8.set(keystream.subarray(ks + 16, ks + 16 + n), KEYSTREAM);
+      k.exports.xor(SCRATCH, SCRATCH, KEYSTREAM, n);
+      out.set(u8.subarray(SCRATCH, SCRATCH + n), offset);
+      return true;
+    }
+    for (let o = 0; o < n; o += CHUNK) {
+      const len = Math.min(CHUNK, n - o);
+      this.xorIntoScratch(cipherText.subarray(o, o + len), keystream, ks + 16 + o);
+      out.set(k.u8.subarray(SCRATCH, SCRATCH + len), offset + o);
+    }
     return true;
   }
 
@@ -111,75 +194,38 @@ export class AesGcm128 {
     return this.ecb.update(c);
   }
 
-  /** GHASH(aad, cipherText) xor E(K, J0), written to out[at..at+16]. */
-  private tag(keystream: Uint8Array, ks: number, aad: Uint8Array, cipherText: Uint8Array, out: Uint8Array, at: number): void {
-    const state = this.state;
-    state.fill(0);
-    this.ghash(aad);
-    this.ghash(cipherText);
-    // bit lengths as two 64-bit big-endian numbers; packets stay far below 2^32 bits
-    this.lengths.writeUInt32BE(aad.length * 8, 4);
-    this.lengths.writeUInt32BE(cipherText.length * 8, 12);
-    this.ghash(this.lengths);
-    for (let w = 0; w < 4; w++) {
-      const s = state[w]!;
-      const o = at + w * 4;
-      const k = ks + w * 4;
-      out[o] = (s >>> 24) ^ keystream[k]!;
-      out[o + 1] = ((s >>> 16) & 0xff) ^ keystream[k + 1]!;
-      out[o + 2] = ((s >>> 8) & 0xff) ^ keystream[k + 2]!;
-      out[o + 3] = (s & 0xff) ^ keystream[k + 3]!;
+  /** scratch = text xor keystream[at..] */
+  private xorIntoScratch(text: Uint8Array, keystream: Uint8Array, at: number) {
+    const u8 = this.k.u8;
+    u8.set(text, SCRATCH);
+    u8.set(keystream.subarray(at, at + text.length), KEYSTREAM);
+    this.k.exports.xor(SCRATCH, SCRATCH, KEYSTREAM, text.length);
+  }
+
+  /** GHASH over `data`, zero-padded to whole blocks, through the scratch area. */
+  private absorb(data: Uint8Array) {
+    const n = data.length;
+    for (let o = 0; o < n; o += CHUNK) {
+      const len = Math.min(CHUNK, n - o);
+      this.k.u8.set(o === 0 && len === n ? data : data.subarray(o, o + len), SCRATCH);
+      this.absorbScratch(len);
     }
   }
 
-  /** state = (state xor block) * H for each 16-byte block of data, the last one zero-padded. */
-  private ghash(data: Uint8Array): void {
-    const m = this.m;
-    const state = this.state;
-    let y0 = state[0]!;
-    let y1 = state[1]!;
-    let y2 = state[2]!;
-    let y3 = state[3]!;
-    for (let o = 0; o < data.length; o += 16) {
-      let x: Uint8Array = data;
-      let p = o;
-      if (data.length - o < 16) {
-        x = this.partial.fill(0);
-        x.set(data.subarray(o));
-        p = 0;
-      }
-      y0 ^= (x[p]! << 24) | (x[p + 1]! << 16) | (x[p + 2]! << 8) | x[p + 3]!;
-      y1 ^= (x[p + 4]! << 24) | (x[p + 5]! << 16) | (x[p + 6]! << 8) | x[p + 7]!;
-      y2 ^= (x[p + 8]! << 24) | (x[p + 9]! << 16) | (x[p + 10]! << 8) | x[p + 11]!;
-      y3 ^= (x[p + 12]! << 24) | (x[p + 13]! << 16) | (x[p + 14]! << 8) | x[p + 15]!;
-      // Horner over the 16 bytes of y, the last first: z = z x^8 + M[byte]
-      let z0 = 0;
-      let z1 = 0;
-      let z2 = 0;
-      let z3 = 0;
-      for (let w = 3; w >= 0; w--) {
-        const word = w === 3 ? y3 : w === 2 ? y2 : w === 1 ? y1 : y0;
-        for (let shift = 0; shift < 32; shift += 8) {
-          const low = z3 & 0xff;
-          z3 = (z3 >>> 8) | (z2 << 24);
-          z2 = (z2 >>> 8) | (z1 << 24);
-          z1 = (z1 >>> 8) | (z0 << 24);
-          z0 = (z0 >>> 8) ^ (REDUCE8[low]! << 16);
-          const e = ((word >>> shift) & 0xff) << 2;
-          z0 ^= m[e]!;
-          z1 ^= m[e + 1]!;
-          z2 ^= m[e + 2]!;
-          z3 ^= m[e + 3]!;
-        }
-      }
-      y0 = z0;
-      y1 = z1;
-      y2 = z2;
-      y3 = z3;
-    }
-    state[0] = y0;
-    state[1] = y1;
-    state[2] = y2;
-    state[3] = y3;
+  /** GHASH over the first `len` bytes of the scratch area, zero-padded to whole blocks. */
+  private absorbScratch(len: number) {
+    const padded = (len + 15) & ~15;
+    this.k.u8.fill(0, SCRATCH + len, SCRATCH + padded);
+    this.k.exports.ghash(this.table, SCRATCH, padded);
+  }
+
+  /** The lengths block: bit lengths as two 64-bit big-endian numbers (packets stay far below 2^32 bits). */
+  private finish(aadLength: number, textLength: number) {
+    const dv = this.k.dv;
+    dv.setUint32(LENGTHS, 0);
+    dv.setUint32(LENGTHS + 4, aadLength * 8);
+    dv.setUint32(LENGTHS + 8, 0);
+    dv.setUint32(LENGTHS + 12, textLength * 8);
+    this.k.exports.ghash(this.table, LENGTHS, 16);
   }
 }

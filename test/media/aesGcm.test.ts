@@ -21,6 +21,34 @@ describe('AesGcm128', () => {
     }
   });
 
+  it('seals and opens texts longer than its scratch area, in pieces, as OpenSSL does', () => {
+    const key = randomBytes(16);
+    const iv = randomBytes(12);
+    const aad = randomBytes(30);
+    for (const length of [8191, 8192, 8193, 20_000]) {
+      const plain = randomBytes(length);
+      const sealed = reference(key, iv, aad, plain);
+      const gcm = new AesGcm128(key);
+      const out = Buffer.alloc(length + 16);
+      gcm.seal(iv, aad, plain, out, 0);
+      expect(out.equals(sealed), `${length} bytes sealed`).toBe(true);
+      const opened = Buffer.alloc(length);
+      expect(gcm.open(iv, aad, sealed.subarray(0, length), sealed.subarray(length), opened, 0)).toBe(true);
+      expect(opened.equals(plain), `${length} bytes opened`).toBe(true);
+    }
+  });
+
+  it('keeps every key apart when a node holds thousands of them at once', () => {
+    // the keys' tables share one WebAssembly memory, which grows as keys are added
+    const cases = Array.from({ length: 2000 }, () => ({ key: randomBytes(16), iv: randomBytes(12), aad: randomBytes(12), plain: randomBytes(100) }));
+    const ciphers = cases.map((c) => new AesGcm128(c.key));
+    cases.forEach((c, i) => {
+      const out = Buffer.alloc(116);
+      ciphers[i]!.seal(c.iv, c.aad, c.plain, out, 0);
+      expect(out.equals(reference(c.key, c.iv, c.aad, c.plain)), `key ${i}`).toBe(true);
+    });
+  });
+
   it('opens what OpenSSL sealed, and refuses it with any bit of the AAD, the text or the tag flipped', () => {
     const key = randomBytes(16);
     const iv = randomBytes(12);
