@@ -14,11 +14,12 @@ import {
   RTP_EXTENSION_URI,
   type RTCRtpTransceiver,
   type RtpPacket,
+  ntpTime,
   useAudioLevelIndication,
   useSdesMid,
 } from 'werift';
 import { DEFAULT_SPEAKING, SpeakingDetector, type SpeakingOptions } from './speaking.js';
-import './werift.js';
+import { forwardRtp } from './werift.js';
 
 export type ParticipantState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
 export type LeaveReason = 'left' | 'ice-failed' | 'ice-disconnected' | 'connect-timeout' | 'transport-closed' | 'control-lost' | 'node-stopping';
@@ -457,12 +458,13 @@ export class MediaNode extends EventEmitter<MediaNodeEvents> {
     }
     const room = this.rooms.get(p.roomId);
     if (!room) return;
+    const now = ntpTime();
     for (const other of room.participants.values()) {
       if (other === p || other.deafened || other.state !== 'connected') continue;
       const f = other.forwards.get(p.id);
       if (!f) continue;
-      // the sender rewrites ssrc, sequence number and header extensions in place: one copy each
-      f.track.writeRtp(rtp.clone());
+      // werift's sender rewrites ssrc, sequence number and header extensions in place: one copy each
+      if (!forwardRtp(f.transceiver.sender, rtp, now)) f.track.writeRtp(rtp.clone());
       p.forwarded.packets++;
       p.forwarded.bytes += rtp.payload.length;
       other.sent.packets++;

@@ -5,7 +5,7 @@
 //   on every call, and werift calls it for every m-section of every offer, answer and remote
 //   description it handles: in a room of n that is n certificate parses per renegotiation, the
 //   biggest single cost of a join. The certificate never changes: its fingerprint is computed once.
-import { RTCCertificate, SrtpAuthenticationError, SrtpSession } from 'werift';
+import { RTCCertificate, RTP_EXTENSION_URI, RtpHeader, type RtpPacket, type RTCRtpSender, SrtpAuthenticationError, SrtpSession, uint16Add, uint32Add } from 'werift';
 import { SrtpAesGcm } from './srtpGcm.js';
 
 type WithFingerprints = { getFingerprints(): unknown[] };
@@ -79,4 +79,100 @@ if (typeof gcmProto.encryptRtp === 'function' && typeof gcmProto.decryptRtp === 
     return [dst, header];
   };
   gcmProto.__fastGcm = true;
+}
+
+// - A forwarded packet went track.writeRtp → event → RTCRtpSender.sendRtp, which clones it, makes
+//   three promises, keeps it in a 128-packet history for NACK and records it for a bandwidth
+//   estimate fed by transport-cc. Audio negotiates neither here, and the history alone kept
+//   every packet alive for 2.5 s: each survived the young generation and died in the old one,
+//   scavenges of several milliseconds and a full collection every few seconds. forwardRtp sends
+//   what sendRtp would (same header, extensions and payload, same SRTP and ICE path, the
+//   sender's RTCP counters kept) and leaves senders with anything else negotiated to werift.
+interface SenderInternals {
+  dtlsTransport?: { state: string; sendRtp(payload: Buffer, header: RtpHeader): number };
+  codec?: { payloadType: number; rtcpFeedback?: { type: string }[] };
+  ssrc: number;
+  mid?: string;
+  headerExtensions: { id: number; uri: string }[];
+  timestampOffset: number;
+  seqOffset: number;
+  timestamp: number;
+  sequenceNumber: number;
+  ntpTimestamp: bigint;
+  rtpTimestamp: number;
+  octetCount: number;
+  headerBytesSent: number;
+  packetCount: number;
+  rtcpRunning: boolean;
+  runRtcp(): Promise<void>;
+}
+type Extension = { id: number; payload: Buffer };
+
+/** the sender's own extensions (its mid), made once; undefined: it has others, werift sends */
+const ownExtensions = new WeakMap<object, { mid: string | undefined; extensions: Extension[] } | null>();
+function senderExtensions(s: SenderInternals): Extension[] | undefined {
+  let own = ownExtensions.get(s);
+  if (own === undefined || (own && own.mid !== s.mid)) {
+    own = { mid: s.mid, extensions: [] };
+    for (const e of s.headerExtensions) {
+      if (e.uri === RTP_EXTENSION_URI.sdesMid) {
+        if (s.mid) own.extensions.push({ id: e.id, payload: Buffer.from(s.mid) });
+      } else if (e.uri !== RTP_EXTENSION_URI.audioLevelIndication) {
+        own = null;
+        break;
+      }
+    }
+    if (own && s.codec?.rtcpFeedback?.some((f) => f.type === 'nack')) own = null;
+    ownExtensions.set(s, own);
+  }
+  return own?.extensions;
+}
+
+/**
+ * Sends `rtp` (a packet received from another participant) on `sender` as werift's sendRtp
+ * would (nothing while the sender is not connected, as there); false when the sender needs
+ * werift's own path (`track.writeRtp`). `ntpTimestamp` is now, for the sender's next report.
+ */
+export function forwardRtp(sender: RTCRtpSender, rtp: RtpPacket, ntpTimestamp: bigint): boolean {
+  const s = sender as unknown as SenderInternals;
+  const transport = s.dtlsTransport;
+  const codec = s.codec;
+  if (!transport || transport.state !== 'connected' || !codec) return true;
+  const own = senderExtensions(s);
+  if (!own) return false;
+  const from = rtp.header;
+  // werift's merge: the sender's extensions, then the packet's, whose payloads win on the same id
+  let extensions: Extension[] = own;
+  if (from.extensions.length > 0) {
+    extensions = own.map((e) => ({ id: e.id, payload: e.payload }));
+    for (const e of from.extensions) {
+      const same = extensions.find((x) => x.id === e.id);
+      if (same) same.payload = e.payload;
+      else extensions.push(e);
+    }
+    if (extensions.length > 1) extensions.sort((a, b) => a.id - b.id);
+  }
+  const header = new RtpHeader({
+    padding: from.padding,
+    marker: from.marker,
+    csrc: from.csrc,
+    csrcLength: from.csrcLength,
+    extension: from.extension,
+    extensionProfile: from.extensionProfile,
+    extensions,
+    payloadType: codec.payloadType,
+    ssrc: s.ssrc,
+    timestamp: uint32Add(from.timestamp, s.timestampOffset),
+    sequenceNumber: uint16Add(from.sequenceNumber, s.seqOffset),
+  });
+  s.timestamp = header.timestamp;
+  s.sequenceNumber = header.sequenceNumber;
+  s.ntpTimestamp = ntpTimestamp;
+  s.rtpTimestamp = header.timestamp;
+  s.octetCount += rtp.payload.length;
+  s.headerBytesSent += header.serializeSize;
+  s.packetCount = uint32Add(s.packetCount, 1);
+  transport.sendRtp(rtp.payload, header);
+  if (!s.rtcpRunning) void s.runRtcp();
+  return true;
 }
