@@ -53,6 +53,9 @@
 //                        BENCH_VOICE_SECONDS measured window (5 [3]), BENCH_VOICE_PAYLOAD bytes per packet (100)
 //   BENCH_VERBOSE=1      also list the SQL statements each counted operation sent
 //   BENCH_KEEP_DATABASE=1  keep the scratch database (its URL is printed) to look into it after
+//   BENCH_CPU_PROF_DIR   V8 CPU profiles of every instance and of the media node, written when they stop
+//   BENCH_API_FLAGS, BENCH_MEDIA_FLAGS, BENCH_WORKER_FLAGS  more Node.js flags for the API instances,
+//                        the media node and the worker processes (for example --perf-basic-prof)
 //
 // Every server is a child process started from package.json's "start" script (read at run
 // time), reached only through its public API: POST /graphql, graphql-ws on ws://…/graphql and

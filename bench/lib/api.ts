@@ -70,7 +70,9 @@ export async function startApi(name: string, env: Record<string, string>, timeou
   const { command, args: startArgs } = startCommand();
   // BENCH_CPU_PROF_DIR: each instance writes a V8 CPU profile there when it stops
   const profileDir = process.env.BENCH_CPU_PROF_DIR;
-  const args = profileDir && command === process.execPath ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, ...startArgs] : startArgs;
+  // BENCH_API_FLAGS: more Node.js flags for each instance (for example --perf-basic-prof)
+  const flags = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(process.env.BENCH_API_FLAGS?.split(' ').filter(Boolean) ?? [])];
+  const args = command === process.execPath ? [...flags, ...startArgs] : startArgs;
   const child = spawnChild(name, command, args, {
     env: { ...process.env, PATH: binPath(), HOST: '127.0.0.1', ...env, PORT: String(port) },
   });
