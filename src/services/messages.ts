@@ -201,18 +201,16 @@ export class MessageService {
     }
     if (!outcome) throw badInput('A reply must point to a message of the same channel.', 'replyToId');
     const event = outcome;
-    // Stored is sent: with the PubSub away, subscribers catch up from the database when it
-    // is back (RealtimeService), so the send succeeds rather than invite a duplicate retry.
-    try {
-      await Promise.all([
-        this.pubsub.publish('messageAdded', event.channelId, event),
-        ...event.mentionIds.map((userId) => this.pubsub.publish('userEvent', userId, { kind: 'MENTIONED', message: event })),
-        // sending ends the sender's typing indicator (the read marker moved with the insert)
-        this.typing.clear(event.channelId, authorId, event.author),
-      ]);
-    } catch (err) {
-      this.reportError(err, 'a stored message could not be published; subscribers catch up when the PubSub is back');
-    }
+    // Stored is sent: the answer does not wait for the PubSub's round trip (the events are
+    // handed to it here, in order, before the sender can do anything next). With the PubSub
+    // away, subscribers catch up from the database when it is back (RealtimeService), so the
+    // send succeeds rather than invite a duplicate retry.
+    Promise.all([
+      this.pubsub.publish('messageAdded', event.channelId, event),
+      ...event.mentionIds.map((userId) => this.pubsub.publish('userEvent', userId, { kind: 'MENTIONED', message: event })),
+      // sending ends the sender's typing indicator (the read marker moved with the insert)
+      this.typing.clear(event.channelId, authorId, event.author),
+    ]).catch((err: unknown) => this.reportError(err, 'a stored message could not be published; subscribers catch up when the PubSub is back'));
     return event;
   }
 
