@@ -83,6 +83,11 @@ function track(name: string, proc: ChildProcess): Child {
   return child;
 }
 
+/** More Node.js flags for a kind of child process, from a space-separated environment variable (BENCH_API_FLAGS…). */
+export function nodeFlags(variable: string): string[] {
+  return process.env[variable]?.split(' ').filter(Boolean) ?? [];
+}
+
 export function spawnChild(name: string, command: string, args: string[], options: SpawnOptions = {}): Child {
   return track(name, spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...options, detached: true }));
 }
@@ -93,7 +98,7 @@ export function forkTs(name: string, file: string, env: Record<string, string> =
     name,
     fork(file, [], {
       cwd: ROOT,
-      execArgv: ['--import', 'tsx', ...(process.env.BENCH_WORKER_FLAGS?.split(' ').filter(Boolean) ?? [])],
+      execArgv: ['--import', 'tsx', ...nodeFlags('BENCH_WORKER_FLAGS')],
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Bench } from '../lib/bench.js';
-import { ROOT, cpuSeconds, forkTs, freePort, spawnChild, waitFor200 } from '../lib/procs.js';
+import { ROOT, cpuSeconds, forkTs, freePort, nodeFlags, spawnChild, waitFor200 } from '../lib/procs.js';
 import { Histogram } from '../lib/stats.js';
 import { fmtInt, fmtMs, fmtRatio, sleep, withTimeout } from '../lib/util.js';
 import { Worker } from '../lib/workers.js';
@@ -53,7 +53,7 @@ export async function voice(bench: Bench): Promise<void> {
   const port = await freePort();
   const profileDir = process.env.BENCH_CPU_PROF_DIR;
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const node = spawnChild('media-node', process.execPath, [...profile, ...(process.env.BENCH_MEDIA_FLAGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', path.join(ROOT, 'media/src/main.ts')], {
+  const node = spawnChild('media-node', process.execPath, [...profile, ...nodeFlags('BENCH_MEDIA_FLAGS'), '--import', 'tsx', path.join(ROOT, 'media/src/main.ts')], {
     env: {
       ...process.env,
       NODE_ENV: 'production',
@@ -152,7 +152,7 @@ export async function voice(bench: Bench): Promise<void> {
       if (retried) bench.report.note(`voice, rooms of ${c.size}: ${retried} join(s) were tried again after the peer's connection failed (werift's DTLS client failing a handshake its server side completed)`);
       if (connected < c.rooms * c.size) bench.report.note(`voice, rooms of ${c.size}: only ${connected} of ${c.rooms * c.size} peers were connected at the end`);
       bench.report.note(
-        `voice, rooms of ${c.size}: ${c.rooms * c.size} peers in ${workers.length} worker processes joined in ${joinS.toFixed(1)} s; connected and silent they cost the node ${idleCores.toFixed(2)} cores; while speaking, the worker processes (their peers' own WebRTC stacks) used ${workerCores.map((c) => c.toFixed(2)).join(' + ')} cores beside the node; ${fmtInt(got)} of ${fmtInt(expected)} packets sent arrived; streams/core = packets that arrived ÷ (50/s × window) ÷ the node's CPU (user + system) over the window, a linear extrapolation from ${cores.toFixed(2)} cores`,
+        `voice, rooms of ${c.size}: ${c.rooms * c.size} peers in ${workers.length} worker processes joined in ${joinS.toFixed(1)} s; connected and silent they cost the node ${idleCores.toFixed(2)} cores; while speaking, the worker processes (their peers' own WebRTC stacks) used ${workerCores.map((used) => used.toFixed(2)).join(' + ')} cores beside the node; ${fmtInt(got)} of ${fmtInt(expected)} packets sent arrived; streams/core = packets that arrived ÷ (50/s × window) ÷ the node's CPU (user + system) over the window, a linear extrapolation from ${cores.toFixed(2)} cores`,
       );
       await noteSilentStreams(bench, c.size, workers, perWorker, results);
       await Promise.all(workers.map((w) => w.call('leaveAll', {}, 120_000)));

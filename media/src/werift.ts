@@ -108,24 +108,25 @@ interface SenderInternals {
 }
 type Extension = { id: number; payload: Buffer };
 
-/** the sender's own extensions (its mid), made once; undefined: it has others, werift sends */
-const ownExtensions = new WeakMap<object, { mid: string | undefined; extensions: Extension[] } | null>();
-function senderExtensions(s: SenderInternals): Extension[] | undefined {
+/** the sender's own extensions (its mid), made once per negotiated set; null: it has others, werift sends */
+const ownExtensions = new WeakMap<object, { mid: string | undefined; negotiated: SenderInternals['headerExtensions']; extensions: Extension[] | null }>();
+function senderExtensions(s: SenderInternals): Extension[] | null {
   let own = ownExtensions.get(s);
-  if (own === undefined || (own && own.mid !== s.mid)) {
-    own = { mid: s.mid, extensions: [] };
+  if (!own || own.mid !== s.mid || own.negotiated !== s.headerExtensions) {
+    let extensions: Extension[] | null = [];
     for (const e of s.headerExtensions) {
       if (e.uri === RTP_EXTENSION_URI.sdesMid) {
-        if (s.mid) own.extensions.push({ id: e.id, payload: Buffer.from(s.mid) });
+        if (s.mid) extensions.push({ id: e.id, payload: Buffer.from(s.mid) });
       } else if (e.uri !== RTP_EXTENSION_URI.audioLevelIndication) {
-        own = null;
+        extensions = null;
         break;
       }
     }
-    if (own && s.codec?.rtcpFeedback?.some((f) => f.type === 'nack')) own = null;
+    if (s.codec?.rtcpFeedback?.some((f) => f.type === 'nack')) extensions = null;
+    own = { mid: s.mid, negotiated: s.headerExtensions, extensions };
     ownExtensions.set(s, own);
   }
-  return own?.extensions;
+  return own.extensions;
 }
 
 /**

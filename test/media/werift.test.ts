@@ -99,4 +99,19 @@ describe('werift, as patched', () => {
     expect(forwardRtp(sender, packet, ntpTime())).toBe(false);
     expect(sent).toHaveLength(0);
   });
+
+  it('follows a renegotiation that changes what the sender must fill in', () => {
+    const { sender, sent } = connectedSender([{ id: 1, uri: RTP_EXTENSION_URI.sdesMid }]);
+    const packet = new RtpPacket(new RtpHeader({ payloadType: 111, sequenceNumber: 1, timestamp: 1, ssrc: 1 }), Buffer.from('x'));
+    expect(forwardRtp(sender, packet, ntpTime())).toBe(true);
+    (sender as unknown as { headerExtensions: unknown[] }).headerExtensions = [
+      { id: 1, uri: RTP_EXTENSION_URI.sdesMid },
+      { id: 5, uri: RTP_EXTENSION_URI.transportWideCC },
+    ];
+    expect(forwardRtp(sender, packet, ntpTime())).toBe(false);
+    (sender as unknown as { mid: string }).mid = '7';
+    (sender as unknown as { headerExtensions: unknown[] }).headerExtensions = [{ id: 1, uri: RTP_EXTENSION_URI.sdesMid }];
+    expect(forwardRtp(sender, packet, ntpTime())).toBe(true);
+    expect(RtpPacket.deSerialize(sent[1]!).header.extensions.map((e) => e.payload.toString())).toEqual(['7']);
+  });
 });
