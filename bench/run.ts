@@ -30,7 +30,7 @@
 //   BENCH_TIMEOUT_S      watchdog: the whole run stops (table so far printed, children killed)
 //                        after this long (1500 [300])
 //   BENCH_WORKERS        client worker processes holding the sockets (2), plus one sender process
-//   BENCH_CPU_PROF_DIR   each API instance and relay writes a V8 CPU profile (.cpuprofile) there when it stops
+//   BENCH_CPU_PROF_DIR   each API instance, relay and the media node writes a V8 CPU profile (.cpuprofile) there when it stops
 //   BENCH_HEAP_SNAPSHOT_DIR  scenario "memory" writes heap snapshots of each server before and after its connections
 //   BENCH_DRAIN_MS       how long after a window deliveries still count (3000 [2000])
 //   BENCH_LAG_MS         saturation: a step lags when its p99 exceeds this (1000)
@@ -53,7 +53,6 @@
 //                        BENCH_VOICE_SECONDS measured window (5 [3]), BENCH_VOICE_PAYLOAD bytes per packet (100)
 //   BENCH_VERBOSE=1      also list the SQL statements each counted operation sent
 //   BENCH_KEEP_DATABASE=1  keep the scratch database (its URL is printed) to look into it after
-//   BENCH_CPU_PROF_DIR   V8 CPU profiles of every instance and of the media node, written when they stop
 //   BENCH_API_FLAGS, BENCH_MEDIA_FLAGS, BENCH_WORKER_FLAGS  more Node.js flags for the API instances,
 //                        the media node and the worker processes (for example --perf-basic-prof)
 //

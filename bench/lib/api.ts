@@ -4,7 +4,7 @@
 // chosen here and passed as PORT, so nothing depends on the server's log format.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { type Child, ROOT, freePort, nodeFlags, pidListeningOn, spawnChild, waitFor200 } from './procs.js';
+import { type Child, ROOT, cpuProfileFlags, freePort, nodeFlags, pidListeningOn, spawnChild, waitFor200 } from './procs.js';
 
 export interface ApiInstance {
   name: string;
@@ -68,11 +68,8 @@ export async function runPrestart(): Promise<string | undefined> {
 export async function startApi(name: string, env: Record<string, string>, timeoutMs = 60_000): Promise<ApiInstance> {
   const port = await freePort();
   const { command, args: startArgs } = startCommand();
-  // BENCH_CPU_PROF_DIR: each instance writes a V8 CPU profile there when it stops
-  const profileDir = process.env.BENCH_CPU_PROF_DIR;
-  // BENCH_API_FLAGS: more Node.js flags for each instance (for example --perf-basic-prof)
-  const flags = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...nodeFlags('BENCH_API_FLAGS')];
-  const args = command === process.execPath ? [...flags, ...startArgs] : startArgs;
+  // a CPU profile of each instance (BENCH_CPU_PROF_DIR) and more Node.js flags (BENCH_API_FLAGS)
+  const args = command === process.execPath ? [...cpuProfileFlags(), ...nodeFlags('BENCH_API_FLAGS'), ...startArgs] : startArgs;
   const child = spawnChild(name, command, args, {
     env: { ...process.env, PATH: binPath(), HOST: '127.0.0.1', ...env, PORT: String(port) },
   });

@@ -12,7 +12,7 @@ import { type ApiInstance, startApi } from './api.js';
 import { gql } from './http.js';
 import type { Knobs } from './knobs.js';
 import { CREATE_CHANNEL, CREATE_GUILD, CREATE_INVITE, REGISTER } from './operations.js';
-import { type Child, ROOT, freePort, spawnChild, stopAll, waitFor200 } from './procs.js';
+import { type Child, ROOT, cpuProfileFlags, freePort, spawnChild, stopAll, waitFor200 } from './procs.js';
 import { Report } from './report.js';
 import { errorText, pool, withTimeout } from './util.js';
 import { type Worker, startWorker, startWorkers } from './workers.js';
@@ -130,9 +130,7 @@ export class Bench {
 
   async startRelay(name: string, nodeFlags: string[] = []): Promise<Relay> {
     const port = await freePort();
-    const profileDir = process.env.BENCH_CPU_PROF_DIR;
-    const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-    const child = spawnChild(name, process.execPath, [...profile, ...nodeFlags, '--import', 'tsx', path.join(ROOT, 'bench/yardsticks/relay.ts')], {
+    const child = spawnChild(name, process.execPath, [...cpuProfileFlags(), ...nodeFlags, '--import', 'tsx', path.join(ROOT, 'bench/yardsticks/relay.ts')], {
       env: { ...process.env, PORT: String(port), REDIS_URL: this.knobs.redisUrl, RELAY_PREFIX: this.relayPrefix },
     });
     const url = `http://127.0.0.1:${port}`;

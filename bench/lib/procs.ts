@@ -88,6 +88,12 @@ export function nodeFlags(variable: string): string[] {
   return process.env[variable]?.split(' ').filter(Boolean) ?? [];
 }
 
+/** With BENCH_CPU_PROF_DIR set, the flags that make a Node.js process write its V8 CPU profile there when it stops. */
+export function cpuProfileFlags(): string[] {
+  const dir = process.env.BENCH_CPU_PROF_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 export function spawnChild(name: string, command: string, args: string[], options: SpawnOptions = {}): Child {
   return track(name, spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...options, detached: true }));
 }

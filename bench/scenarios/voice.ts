@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Bench } from '../lib/bench.js';
-import { ROOT, cpuSeconds, forkTs, freePort, nodeFlags, spawnChild, waitFor200 } from '../lib/procs.js';
+import { ROOT, cpuProfileFlags, cpuSeconds, forkTs, freePort, nodeFlags, spawnChild, waitFor200 } from '../lib/procs.js';
 import { Histogram } from '../lib/stats.js';
 import { fmtInt, fmtMs, fmtRatio, sleep, withTimeout } from '../lib/util.js';
 import { Worker } from '../lib/workers.js';
@@ -51,9 +51,7 @@ export async function voice(bench: Bench): Promise<void> {
   const k = bench.knobs;
   const secret = randomBytes(24).toString('base64url');
   const port = await freePort();
-  const profileDir = process.env.BENCH_CPU_PROF_DIR;
-  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const node = spawnChild('media-node', process.execPath, [...profile, ...nodeFlags('BENCH_MEDIA_FLAGS'), '--import', 'tsx', path.join(ROOT, 'media/src/main.ts')], {
+  const node = spawnChild('media-node', process.execPath, [...cpuProfileFlags(), ...nodeFlags('BENCH_MEDIA_FLAGS'), '--import', 'tsx', path.join(ROOT, 'media/src/main.ts')], {
     env: {
       ...process.env,
       NODE_ENV: 'production',

@@ -80,6 +80,9 @@ class GhashKernel {
 
 let kernel: GhashKernel | undefined;
 
+/** data[at..at+len], without a new view when that is all of it */
+const piece = (data: Uint8Array, at: number, len: number) => (at === 0 && len === data.length ? data : data.subarray(at, at + len));
+
 export class AesGcm128 {
   private readonly ecb: Cipher;
   private readonly k: GhashKernel;
@@ -144,7 +147,8 @@ export class AesGcm128 {
     const n = plain.length;
     for (let o = 0; o < n; o += CHUNK) {
       const len = Math.min(CHUNK, n - o);
-      this.xorIntoScratch(o === 0 && len === n ? plain : plain.subarray(o, o + len), keystream, ks + 16 + o);
+      k.u8.set(piece(plain, o, len), SCRATCH);
+      this.xorScratch(keystream, ks + 16 + o, len);
       out.set(k.u8.subarray(SCRATCH, SCRATCH + len), offset + o);
       this.absorbScratch(len);
     }
@@ -168,16 +172,11 @@ export class AesGcm128 {
     let diff = 0;
     for (let i = 0; i < GCM_TAG_LENGTH; i++) diff |= u8[STATE + i]! ^ keystream[ks + i]! ^ tag[i]!;
     if (diff !== 0) return false;
-    if (n <= CHUNK) {
-      u8.set(keystream.subarray(ks + 16, ks + 16 + n), KEYSTREAM);
-      k.exports.xor(SCRATCH, SCRATCH, KEYSTREAM, n);
-      out.set(u8.subarray(SCRATCH, SCRATCH + n), offset);
-      return true;
-    }
     for (let o = 0; o < n; o += CHUNK) {
       const len = Math.min(CHUNK, n - o);
-      this.xorIntoScratch(cipherText.subarray(o, o + len), keystream, ks + 16 + o);
-      out.set(k.u8.subarray(SCRATCH, SCRATCH + len), offset + o);
+      if (n > CHUNK) u8.set(piece(cipherText, o, len), SCRATCH);
+      this.xorScratch(keystream, ks + 16 + o, len);
+      out.set(u8.subarray(SCRATCH, SCRATCH + len), offset + o);
     }
     return true;
   }
@@ -194,12 +193,10 @@ export class AesGcm128 {
     return this.ecb.update(c);
   }
 
-  /** scratch = text xor keystream[at..] */
-  private xorIntoScratch(text: Uint8Array, keystream: Uint8Array, at: number) {
-    const u8 = this.k.u8;
-    u8.set(text, SCRATCH);
-    u8.set(keystream.subarray(at, at + text.length), KEYSTREAM);
-    this.k.exports.xor(SCRATCH, SCRATCH, KEYSTREAM, text.length);
+  /** scratch[0..len] ^= keystream[at..at+len] */
+  private xorScratch(keystream: Uint8Array, at: number, len: number) {
+    this.k.u8.set(keystream.subarray(at, at + len), KEYSTREAM);
+    this.k.exports.xor(SCRATCH, SCRATCH, KEYSTREAM, len);
   }
 
   /** GHASH over `data`, zero-padded to whole blocks, through the scratch area. */
@@ -207,7 +204,7 @@ export class AesGcm128 {
     const n = data.length;
     for (let o = 0; o < n; o += CHUNK) {
       const len = Math.min(CHUNK, n - o);
-      this.k.u8.set(o === 0 && len === n ? data : data.subarray(o, o + len), SCRATCH);
+      this.k.u8.set(piece(data, o, len), SCRATCH);
       this.absorbScratch(len);
     }
   }
