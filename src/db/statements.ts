@@ -10,8 +10,6 @@ export const arg = {
   text: (value: string | null): TypedArg => [value, { scalarType: 'string', arity: 'scalar' }],
   texts: (value: readonly string[]): TypedArg => [[...value], { scalarType: 'string', arity: 'list' }],
   int: (value: number): TypedArg => [value, { scalarType: 'int', arity: 'scalar' }],
-  bigint: (value: bigint): TypedArg => [value.toString(), { scalarType: 'bigint', arity: 'scalar' }],
-  boolean: (value: boolean): TypedArg => [value, { scalarType: 'boolean', arity: 'scalar' }],
 };
 
 export type TypedArg = [value: unknown, type: ArgType];

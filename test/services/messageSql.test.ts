@@ -67,6 +67,57 @@ describe('sends that arrive together', () => {
     expect(inHistory).toHaveLength(storedIds.size);
   });
 
+  it('keep replies, mentions, read markers and counts as lone sends do', async () => {
+    const { owner, members, generalId } = await guildWithMembers(server.graphqlUrl, 4);
+    const [alice, bob, carol] = members as [Client, Client, Client, Client];
+    const target = await owner.ok<{ sendMessage: { id: string } }>(SEND, { input: { channelId: generalId, content: 'the question' } });
+    const ids = await Promise.all(members.map((m) => m.ok<{ viewer: { id: string } }>(`{ viewer { id } }`).then((r) => r.viewer.id)));
+    const WITH_RELATIONS = `mutation($input: SendMessageInput!) {
+      sendMessage(input: $input) { id content replyTo { id content } mentions { id } author { id } }
+    }`;
+    type Sent = { sendMessage: { id: string; content: string; replyTo: { id: string } | null; mentions: { id: string }[] } };
+    // several sends per author at once, so that one batch holds two of the same author and channel
+    const sends = Array.from({ length: 24 }, (_, i) => {
+      const who = members[i % members.length]!;
+      const mentioned = ids[(i + 1) % ids.length]!;
+      const input = i % 3 === 0
+        ? { channelId: generalId, content: `reply ${i}`, replyToId: target.sendMessage.id }
+        : i % 3 === 1
+          ? { channelId: generalId, content: `hey <@${mentioned}> ${i}` }
+          : { channelId: generalId, content: `plain ${i}` };
+      return { who, input, mentioned };
+    });
+    const before = server.app.db.queries.count;
+    const answers = await Promise.all(sends.map((s) => s.who.ok<Sent>(WITH_RELATIONS, { input: s.input })));
+    // together, not retried one by one
+    expect(server.app.db.queries.count - before).toBeLessThan(sends.length);
+    for (const [i, s] of sends.entries()) {
+      const sent = answers[i]!.sendMessage;
+      expect(sent.content).toBe(s.input.content);
+      expect(sent.replyTo?.id ?? null).toBe(i % 3 === 0 ? target.sendMessage.id : null);
+      expect(sent.mentions.map((u) => u.id)).toEqual(i % 3 === 1 ? [s.mentioned] : []);
+    }
+    // each author has read up to their own newest message: what others sent after it is unread
+    const UNREAD = `query($c: ID!) {
+      channel(id: $c) { unreadCount mentionCount messages(first: 100) { totalCount edges { node { author { id } mentions { id } } } } }
+      viewer { messageCount }
+    }`;
+    type Unread = {
+      channel: { unreadCount: number; mentionCount: number; messages: { totalCount: number; edges: { node: { author: { id: string }; mentions: { id: string }[] } }[] } };
+      viewer: { messageCount: number };
+    };
+    for (const [i, member] of [alice, bob, carol].entries()) {
+      const view = await member.ok<Unread>(UNREAD, { c: generalId });
+      const history = view.channel.messages.edges.map((e) => e.node); // newest first
+      const newer = history.slice(0, history.findIndex((m) => m.author.id === ids[i]));
+      expect(view.channel.unreadCount).toBe(newer.length);
+      expect(view.channel.mentionCount).toBe(newer.filter((m) => m.mentions.some((u) => u.id === ids[i])).length);
+      expect(view.viewer.messageCount).toBe(sends.filter((s) => s.who === member).length);
+      expect(view.channel.messages.totalCount).toBe(sends.length + 1);
+      expect(history).toHaveLength(sends.length + 1);
+    }
+  });
+
   it('are stored in fewer statements than there were sends', async () => {
     const { members, generalId } = await guildWithMembers(server.graphqlUrl, 4);
     const before = server.app.db.queries.count;
